@@ -1,0 +1,27 @@
+# Berth — the one entry point for building, testing and running.
+GO        ?= go
+PKGS      ?= ./...
+BIN       := dist/berth
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
+
+.PHONY: up test lint build bench fmt
+
+up: build ## run the local control plane on 127.0.0.1:4566 with state in .data/
+	$(BIN) up --listen 127.0.0.1:4566 --data .data
+
+build: ## the berth binary
+	$(GO) build -o $(BIN) ./cmd/berth
+
+test: ## everything: unit, contract, fuzz seeds, end to end
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+lint: ## gofmt, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+bench: ## benchmarks; figures go in docs/benchmarks.md
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
