@@ -69,11 +69,11 @@ var DefaultReservedPorts = []int{22, 2375, 2376, 51678, 51679}
 
 // Capacity is an instance's resources in the form placement works with.
 type Capacity struct {
-	CPU      int      // CPU units (1024 per vCPU)
-	Memory   int      // MiB
-	Ports    []int    // reserved TCP host ports, sorted
-	PortsUDP []int    // reserved UDP host ports, sorted
-	GPUs     []string // GPU IDs
+	CPU      int      `json:"cpu"`                // CPU units (1024 per vCPU)
+	Memory   int      `json:"memory"`             // MiB
+	Ports    []int    `json:"ports,omitempty"`    // reserved TCP host ports, sorted
+	PortsUDP []int    `json:"portsUdp,omitempty"` // reserved UDP host ports, sorted
+	GPUs     []string `json:"gpus,omitempty"`     // GPU IDs
 }
 
 // Resources renders c as ECS Resource entries (CPU, MEMORY, PORTS, PORTS_UDP, GPU).
