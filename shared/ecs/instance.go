@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 )
@@ -48,6 +49,24 @@ type Resource struct {
 	LongValue      int64    `json:"longValue"`
 	IntegerValue   int      `json:"integerValue"`
 	StringSetValue []string `json:"stringSetValue,omitempty"`
+}
+
+// MarshalJSON writes stringSetValue exactly for STRINGSET resources, empty
+// or not, as ECS does.
+func (r Resource) MarshalJSON() ([]byte, error) {
+	type plain Resource
+	if r.Type != TypeStringSet {
+		r.StringSetValue = nil
+		return json.Marshal(plain(r))
+	}
+	set := r.StringSetValue
+	if set == nil {
+		set = []string{}
+	}
+	return json.Marshal(struct {
+		plain
+		StringSetValue []string `json:"stringSetValue"`
+	}{plain(r), set})
 }
 
 // Resource names and types ECS uses.

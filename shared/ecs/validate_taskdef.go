@@ -421,7 +421,22 @@ func checkDependencyCycles(defs []ContainerDefinition, byName map[string]*Contai
 	return nil
 }
 
-// normalizeTaskDefinition fills the empty lists ECS always returns.
+// normalizePortMapping spells out the protocol and host port as ECS returns
+// them: the container port in host and awsvpc modes, 0 (dynamic) when
+// omitted in bridge mode.
+func normalizePortMapping(mode string, pm *PortMapping) {
+	pm.Protocol = pm.ProtocolOrDefault()
+	switch {
+	case (mode == NetworkHost || mode == NetworkAwsvpc) && pm.ContainerPort != nil:
+		pm.HostPort = intPtr(*pm.ContainerPort)
+	case mode == NetworkBridge && pm.HostPort == nil && pm.ContainerPort != nil:
+		pm.HostPort = intPtr(0)
+	}
+}
+
+func intPtr(v int) *int { return &v }
+
+// normalizeTaskDefinition fills the defaults and empty lists ECS returns.
 func normalizeTaskDefinition(td *TaskDefinition) {
 	if td.Volumes == nil {
 		td.Volumes = []Raw{}
@@ -439,12 +454,10 @@ func normalizeTaskDefinition(td *TaskDefinition) {
 			c.PortMappings = []PortMapping{}
 		}
 		for j := range c.PortMappings {
-			pm := &c.PortMappings[j]
-			pm.Protocol = pm.ProtocolOrDefault()
-			if (td.NetworkMode == NetworkHost || td.NetworkMode == NetworkAwsvpc) && pm.ContainerPort != nil {
-				hp := *pm.ContainerPort
-				pm.HostPort = &hp
-			}
+			normalizePortMapping(td.NetworkMode, &c.PortMappings[j])
+		}
+		if h := c.HealthCheck; h != nil {
+			h.Interval, h.Timeout, h.Retries = intPtr(h.IntervalOrDefault()), intPtr(h.TimeoutOrDefault()), intPtr(h.RetriesOrDefault())
 		}
 		if c.Essential == nil {
 			t := true

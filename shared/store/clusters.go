@@ -66,7 +66,8 @@ func (db *DB) ActiveCluster(ctx context.Context, name string) (ecs.Cluster, int6
 	return c, v, nil
 }
 
-// ClusterCounts fills a cluster's derived counts from its instances and services.
+// ClusterCounts fills a cluster's derived counts from its instances, its
+// tasks that should be running, and its services.
 func (db *DB) ClusterCounts(ctx context.Context, c *ecs.Cluster) error {
 	c.RegisteredContainerInstancesCount, c.RunningTasksCount, c.PendingTasksCount, c.ActiveServicesCount = 0, 0, 0, 0
 	instances, err := db.Instances(ctx, c.ClusterName)
@@ -77,9 +78,16 @@ func (db *DB) ClusterCounts(ctx context.Context, c *ecs.Cluster) error {
 		if ci.Status == ecs.InstanceActive || ci.Status == ecs.InstanceDraining {
 			c.RegisteredContainerInstancesCount++
 		}
-		c.RunningTasksCount += ci.RunningTasksCount
-		c.PendingTasksCount += ci.PendingTasksCount
 	}
+	live, err := db.all(ctx, Query{Index: GSI2, PK: tasksByClusterPK(c.ClusterName), Prefix: ecs.TaskRunning + "#"})
+	if err != nil {
+		return err
+	}
+	tasks, err := db.decodeTasks(live)
+	if err != nil {
+		return err
+	}
+	c.RunningTasksCount, c.PendingTasksCount = countByStatus(tasks)
 	services, err := db.all(ctx, Query{PK: servicesPK(c.ClusterName)})
 	if err != nil {
 		return err

@@ -162,7 +162,7 @@ func (db *DB) RegisterInstance(ctx context.Context, r Registration) (Instance, e
 func (db *DB) registrationBase(ctx context.Context, r Registration) (Instance, int64, error) {
 	if r.ExistingID == "" {
 		id := db.newID()
-		in := Instance{Berth: InstanceState{Cluster: r.Cluster, Remaining: r.Capacity}}
+		in := Instance{Berth: InstanceState{Cluster: r.Cluster, Registered: r.Capacity, Remaining: cloneCapacity(r.Capacity)}}
 		in.ContainerInstanceArn = db.acct.ContainerInstanceARN(r.Cluster, id)
 		in.RegisteredAt = db.stamp()
 		return in, 0, nil
@@ -277,7 +277,7 @@ func (db *DB) DeregisterInstance(ctx context.Context, cluster, id string, force 
 		if in.Status == ecs.InstanceInactive {
 			return ecs.InvalidParameter("containerInstance: %s is already deregistered", id)
 		}
-		if n := in.RunningTasksCount + in.PendingTasksCount; n > 0 && !force {
+		if n := in.UnstoppedTasks(); n > 0 && !force {
 			return ecs.InvalidParameter("containerInstance: %s has %d running or pending tasks; stop them first or deregister with force", id, n)
 		}
 		in.Status = ecs.InstanceInactive
@@ -306,4 +306,39 @@ func (db *DB) ListInstances(ctx context.Context, cluster, token string, maxResul
 		out = append(out, in)
 	}
 	return out, next, nil
+}
+
+// UnstoppedTasks counts the tasks placed on the instance that have not stopped.
+func (in *Instance) UnstoppedTasks() int {
+	n := 0
+	for _, c := range in.Berth.Groups {
+		n += c
+	}
+	return n
+}
+
+// FillTaskCounts sets an instance's runningTasksCount and pendingTasksCount
+// from its tasks.
+func (db *DB) FillTaskCounts(ctx context.Context, in *Instance) error {
+	tasks, err := db.TasksOnInstance(ctx, in.Berth.Cluster, in.ID())
+	if err != nil {
+		return err
+	}
+	in.RunningTasksCount, in.PendingTasksCount = countByStatus(tasks)
+	return nil
+}
+
+// countByStatus counts tasks that run (RUNNING up to DEPROVISIONING) and
+// tasks still starting (before RUNNING).
+func countByStatus(tasks []Task) (running, pending int) {
+	for _, t := range tasks {
+		switch order := ecs.TaskStatusOrder(t.LastStatus); {
+		case t.Stopped():
+		case order >= ecs.TaskStatusOrder(ecs.TaskRunning):
+			running++
+		default:
+			pending++
+		}
+	}
+	return running, pending
 }

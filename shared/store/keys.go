@@ -56,7 +56,9 @@ func groupPK(cluster, group string) string { return "C#" + cluster + "#G#" + gro
 
 func taskKey(cluster, group, id string) Key { return Key{PK: groupPK(cluster, group), SK: id} }
 
-func tasksByInstancePK(cluster, instanceID string) string { return "C#" + cluster + "#CI#" + instanceID }
+func tasksByInstancePK(cluster, instanceID string) string {
+	return "C#" + cluster + "#CI#" + instanceID
+}
 
 func tasksByClusterPK(cluster string) string { return "C#" + cluster + "#T" }
 

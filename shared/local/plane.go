@@ -1,0 +1,209 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/berth-run/berth/shared/api"
+	"github.com/berth-run/berth/shared/bus"
+	buslocal "github.com/berth-run/berth/shared/bus/local"
+	"github.com/berth-run/berth/shared/control"
+	"github.com/berth-run/berth/shared/ecs"
+	"github.com/berth-run/berth/shared/store"
+	"github.com/berth-run/berth/shared/store/bolt"
+)
+
+// Config configures a local control plane.
+type Config struct {
+	// Listen is the address to serve on, e.g. 127.0.0.1:4566 (port 0 picks one).
+	Listen string
+	// DataDir holds the state file; it is created if absent.
+	DataDir string
+	// Account names resources; default us-east-1 / 000000000000.
+	Account ecs.Account
+	Logger  *slog.Logger
+	// Timings are the agent and host-health settings; zero picks LocalTimings.
+	Timings control.AgentTimings
+	// TickEvery is the monitor's period; default 2s.
+	TickEvery time.Duration
+}
+
+// LocalTimings suit one machine: agents long-poll, and a silent agent is
+// noticed within seconds.
+var LocalTimings = control.AgentTimings{
+	PollInterval:    time.Second,
+	HeartbeatWrite:  2 * time.Second,
+	DisconnectAfter: 10 * time.Second,
+	LostAfter:       30 * time.Second,
+	MaxWait:         10 * time.Second,
+}
+
+// Plane is a running local control plane.
+type Plane struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *bolt.Store
+	control  *control.Control
+	bus      *buslocal.Bus
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// Start opens the state in cfg.DataDir and serves the API; it returns once
+// the endpoint accepts requests.
+func Start(cfg Config) (*Plane, error) {
+	cfg = withDefaults(cfg)
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := bolt.Open(filepath.Join(cfg.DataDir, "berth.db"), bolt.WithLogger(cfg.Logger))
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	p := &Plane{cfg: cfg, log: cfg.Logger, store: st}
+	if err := p.start(); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Account == (ecs.Account{}) {
+		cfg.Account = ecs.Account{Region: "us-east-1", ID: "000000000000"}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Timings == (control.AgentTimings{}) {
+		cfg.Timings = LocalTimings
+	}
+	if cfg.TickEvery == 0 {
+		cfg.TickEvery = 2 * time.Second
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	return cfg
+}
+
+func (p *Plane) start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	b, err := buslocal.New(buslocal.Options{Account: p.cfg.Account, Logger: p.log})
+	if err != nil {
+		return fmt.Errorf("start bus: %w", err)
+	}
+	p.bus = b
+	waiter := control.NewChangeWaiter()
+	db := store.NewDB(p.store, p.cfg.Account, time.Now, RandomID)
+	p.control = control.New(db, control.Options{Now: time.Now, Seed: randomSeed, Timings: p.cfg.Timings, Waiter: waiter})
+	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
+	p.goRun("change feed", func() error {
+		return p.store.Feed().Run(ctx, func(ctx context.Context, changes []store.Change) error {
+			waiter.Handle(changes)
+			return publisher.Handle(ctx, changes)
+		})
+	})
+	p.goRun("monitor", func() error { return p.monitor(ctx) })
+	return p.serve(b)
+}
+
+func (p *Plane) serve(b *buslocal.Bus) error {
+	srv := api.NewServer(p.log)
+	srv.RegisterECS(p.control)
+	srv.RegisterAgent(p.control)
+	srv.RegisterEvents(&control.Events{Bus: b, Account: p.cfg.Account, NewID: bus.RandomIDs(), Now: time.Now})
+	ln, err := net.Listen("tcp", p.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", p.cfg.Listen, err)
+	}
+	p.listener = ln
+	p.server = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	p.goRun("api", func() error {
+		if err := p.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// goRun runs a long-lived part of the plane, logging how it ends.
+func (p *Plane) goRun(name string, run func() error) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := run(); err != nil && !errors.Is(err, context.Canceled) {
+			p.log.Error("local control plane part stopped", "part", name, "err", err)
+		}
+	}()
+}
+
+// monitor runs the monitor's tick and expires stopped tasks, as the
+// monitor schedule and DynamoDB TTL do in AWS.
+func (p *Plane) monitor(ctx context.Context) error {
+	t := time.NewTicker(p.cfg.TickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if err := p.control.Tick(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("monitor tick failed", "err", err)
+		}
+		if _, err := p.store.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			p.log.Warn("expiring stopped tasks failed", "err", err)
+		}
+	}
+}
+
+// Endpoint is the API's base URL.
+func (p *Plane) Endpoint() string { return "http://" + p.listener.Addr().String() }
+
+// Control exposes the use cases (for tests and local agents).
+func (p *Plane) Control() *control.Control { return p.control }
+
+// Bus exposes the in-process bus, e.g. to subscribe to events in tests.
+func (p *Plane) Bus() *buslocal.Bus { return p.bus }
+
+// Shutdown stops serving, lets in-flight work finish, and closes the state.
+func (p *Plane) Shutdown(ctx context.Context) error {
+	err := p.server.Shutdown(ctx)
+	p.cancel()
+	p.wg.Wait()
+	err = errors.Join(err, p.bus.Close(ctx), p.store.Close())
+	return err
+}
+
+// RandomID is a fresh resource ID: 32 hex digits, as ECS's task and
+// container instance IDs.
+func RandomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func randomSeed() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	var n int64
+	for _, x := range b {
+		n = n<<8 | int64(x)
+	}
+	return n
+}
