@@ -146,14 +146,38 @@ type Datapoint struct {
 	SampleCount float64
 }
 
-// AggregateSamples groups raw samples into datapoints, one per period
-// (aligned to the Unix epoch), computing the statistic over each; the
-// result is ordered oldest first.
-func AggregateSamples(samples []Sample, statistic string, period int32) []Datapoint {
+// evaluationEnd is where the newest period an evaluation looks at ends:
+// now truncated to the minute (CloudWatch lines periods up with the minute
+// of evaluation, not with multiples of the period), or to the period for
+// high-resolution periods under a minute.
+func evaluationEnd(now time.Time, period int32) time.Time {
+	unit := int64(60)
+	if period > 0 && period < 60 {
+		unit = int64(period)
+	}
+	u := now.Unix()
+	u -= ((u % unit) + unit) % unit
+	return time.Unix(u, 0).UTC()
+}
+
+// datapoints computes the statistic over samples in each period of
+// [end − periods × period, end), newest period first; periods without
+// samples are absent.
+func datapoints(samples []Sample, statistic string, period time.Duration, periods int, end time.Time) []Datapoint {
 	type acc struct{ sum, lo, hi, n float64 }
-	buckets := map[int64]*acc{}
+	buckets := make([]*acc, periods)
+	from := end.Add(-time.Duration(periods) * period)
 	for _, s := range samples {
-		k := periodStart(s.Timestamp, period).Unix()
+		if s.Timestamp.Before(from) || !s.Timestamp.Before(end) || math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+			continue
+		}
+		k := int(end.Sub(s.Timestamp) / period)
+		if end.Sub(s.Timestamp)%period == 0 {
+			k-- // a sample exactly at a boundary opens the later period
+		}
+		if k < 0 || k >= periods {
+			continue
+		}
 		b := buckets[k]
 		if b == nil {
 			b = &acc{lo: s.Value, hi: s.Value}
@@ -163,9 +187,12 @@ func AggregateSamples(samples []Sample, statistic string, period int32) []Datapo
 		b.lo, b.hi = math.Min(b.lo, s.Value), math.Max(b.hi, s.Value)
 		b.n++
 	}
-	out := make([]Datapoint, 0, len(buckets))
+	var out []Datapoint
 	for k, b := range buckets {
-		dp := Datapoint{Timestamp: time.Unix(k, 0).UTC(), SampleCount: b.n}
+		if b == nil {
+			continue
+		}
+		dp := Datapoint{Timestamp: end.Add(-time.Duration(k+1) * period), SampleCount: b.n}
 		switch statistic {
 		case StatSum:
 			dp.Value = b.sum
@@ -180,15 +207,7 @@ func AggregateSamples(samples []Sample, statistic string, period int32) []Datapo
 		}
 		out = append(out, dp)
 	}
-	slices.SortFunc(out, func(a, b Datapoint) int { return a.Timestamp.Compare(b.Timestamp) })
 	return out
-}
-
-func periodStart(t time.Time, period int32) time.Time {
-	p := int64(max(period, 1))
-	u := t.Unix()
-	u -= ((u % p) + p) % p
-	return time.Unix(u, 0).UTC()
 }
 
 // AlarmEvaluation is the outcome of evaluating an alarm once.
@@ -207,18 +226,18 @@ type AlarmEvaluation struct {
 // its exact size is not documented, its examples use two more).
 const evaluationRangeExtra = 2
 
-// EvaluateAlarm evaluates def against per-period datapoints at now, as
-// CloudWatch does: over the last EvaluationPeriods complete periods, ALARM
+// EvaluateAlarm evaluates def against raw samples at now, as CloudWatch
+// does: each period's datapoint is the Statistic of its samples; over the
+// last EvaluationPeriods complete periods (ending at now's minute), ALARM
 // when at least DatapointsToAlarm breach, else OK. When datapoints are
 // missing it looks back over a slightly longer range and then applies
 // TreatMissingData (see doc.go). current is the alarm's state before this
 // evaluation ("" for a new alarm); ignore keeps it.
-func EvaluateAlarm(def AlarmDefinition, points []Datapoint, current string, now time.Time) AlarmEvaluation {
+func EvaluateAlarm(def AlarmDefinition, samples []Sample, current string, now time.Time) AlarmEvaluation {
 	n, m := int(max(def.EvaluationPeriods, 1)), def.datapointsToAlarm()
 	period := time.Duration(max(def.Period, 1)) * time.Second
-	end := periodStart(now, def.Period)
-	rangeStart := end.Add(-time.Duration(n+evaluationRangeExtra) * period)
-	existing := pointsInRange(points, def.Period, rangeStart, end) // newest first
+	end := evaluationEnd(now, def.Period)
+	existing := datapoints(samples, def.Statistic, period, n+evaluationRangeExtra, end) // newest first
 	if len(existing) > n {
 		existing = existing[:n]
 	}
@@ -255,25 +274,6 @@ func treatment(def AlarmDefinition) string {
 		return MissingDataMissing
 	}
 	return def.TreatMissingData
-}
-
-// pointsInRange returns the datapoints whose period lies in [from, to),
-// newest first, one per period (the last given wins).
-func pointsInRange(points []Datapoint, period int32, from, to time.Time) []Datapoint {
-	byPeriod := map[int64]Datapoint{}
-	for _, dp := range points {
-		start := periodStart(dp.Timestamp, period)
-		if !start.Before(from) && start.Before(to) && !math.IsNaN(dp.Value) {
-			dp.Timestamp = start
-			byPeriod[start.Unix()] = dp
-		}
-	}
-	out := make([]Datapoint, 0, len(byPeriod))
-	for _, dp := range byPeriod {
-		out = append(out, dp)
-	}
-	slices.SortFunc(out, func(a, b Datapoint) int { return b.Timestamp.Compare(a.Timestamp) })
-	return out
 }
 
 // evaluation carries one EvaluateAlarm run.

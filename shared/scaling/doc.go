@@ -22,7 +22,7 @@
 //     handles a Min/Max change; Decision.Activity renders a ScalingActivity.
 //   - Target tracking: TargetTrackingAlarms defines the managed alarms;
 //     Decide sizes the scaling.
-//   - A CloudWatch-style alarm evaluator (EvaluateAlarm, AggregateSamples)
+//   - A CloudWatch-style alarm evaluator (EvaluateAlarm over raw samples)
 //     for `berth up`, and parsing of "CloudWatch Alarm State Change" events
 //     (ParseAlarmEvent, AlarmStateChange.Reading).
 //
@@ -56,7 +56,8 @@
 //     in cooldown does not); step policies scale in on their own.
 //   - A scale-in held by a deployment reports
 //     TargetServicePutResourceAsUnscalable.
-//   - The alarm evaluator looks back EvaluationPeriods + 2 periods. With
+//   - The alarm evaluator's periods end at the minute of evaluation, as
+//     CloudWatch's do, and it looks back EvaluationPeriods + 2 periods. With
 //     fewer real datapoints than EvaluationPeriods, breaching/notBreaching
 //     fill the gap; missing/ignore decide on real datapoints when they
 //     suffice for ALARM or include a non-breaching one, else give
