@@ -317,7 +317,7 @@ func limit(in Input, policy, alarm string, out bool, outCooldown, inCooldown int
 		p.capacity = clamp(compute(p.base), t.MinCapacity, t.MaxCapacity)
 		if p.capacity <= cur {
 			p.capacity = cur
-			*notes = append(*notes, fmt.Sprintf("policy %s: scale-out to %d is already in flight (cooldown)", policy, compute(p.base)))
+			*notes = append(*notes, fmt.Sprintf("policy %s: scale-out to %d does not exceed the current %d (capacity already in flight)", policy, compute(p.base), cur))
 		}
 		return p, true
 	}

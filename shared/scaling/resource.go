@@ -66,6 +66,12 @@ func ScalableTargetARN(a ecs.Account, id string) string {
 	return "arn:aws:application-autoscaling:" + a.Region + ":" + a.ID + ":scalable-target/" + id
 }
 
+// ECSServiceLinkedRoleARN is the role AAS reports as a new ECS target's
+// RoleARN when none is given.
+func ECSServiceLinkedRoleARN(a ecs.Account) string {
+	return "arn:aws:iam::" + a.ID + ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"
+}
+
 // PolicyARN is AAS's scaling policy ARN:
 // arn:aws:autoscaling:<region>:<account>:scalingPolicy:<id>:resource/ecs/<resource-id>:policyName/<name>.
 func PolicyARN(a ecs.Account, id, resourceID, policyName string) string {

@@ -172,7 +172,7 @@ func AlarmRefs(defs []AlarmDefinition) []Alarm {
 // trackedMetric is the metric a target tracking policy follows, as a
 // partial alarm definition.
 func trackedMetric(resourceID string, cfg *TargetTrackingScalingPolicyConfiguration) (AlarmDefinition, error) {
-	if len(cfg.CustomizedMetricSpecification) > 0 {
+	if !absent(cfg.CustomizedMetricSpecification) {
 		m, err := parseCustomizedMetric(cfg.CustomizedMetricSpecification)
 		if err != nil {
 			return AlarmDefinition{}, err

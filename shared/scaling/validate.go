@@ -195,7 +195,7 @@ func resolvePolicyType(in PutScalingPolicyInput, existing *ScalingPolicy) (strin
 	default:
 		return "", enumViolation("PolicyType", typ, PolicyTypeStepScaling, PolicyTypeTargetTracking, PolicyTypePredictiveScaling)
 	}
-	if len(in.PredictiveScalingPolicyConfiguration) > 0 {
+	if !absent(in.PredictiveScalingPolicyConfiguration) {
 		return "", Validation("PredictiveScalingPolicyConfiguration can only be specified with PolicyType PredictiveScaling")
 	}
 	if typ == PolicyTypeStepScaling && in.TargetTrackingScalingPolicyConfiguration != nil {
@@ -232,7 +232,18 @@ func resolveTargetTrackingConfig(in PutScalingPolicyInput, existing *ScalingPoli
 	if err := ValidateTargetTracking(c); err != nil {
 		return nil, err
 	}
+	if len(c.CustomizedMetricSpecification) > 0 && absent(c.CustomizedMetricSpecification) {
+		cp := *c
+		cp.CustomizedMetricSpecification = nil
+		c = &cp
+	}
 	return c, nil
+}
+
+// absent reports whether a verbatim JSON member is missing or null.
+func absent(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
 }
 
 const stepField = "StepScalingPolicyConfiguration"
@@ -385,7 +396,7 @@ func ValidateTargetTracking(c *TargetTrackingScalingPolicyConfiguration) error {
 	if err := validateTargetValue(c.TargetValue); err != nil {
 		return err
 	}
-	hasPredefined, hasCustom := c.PredefinedMetricSpecification != nil, len(c.CustomizedMetricSpecification) > 0
+	hasPredefined, hasCustom := c.PredefinedMetricSpecification != nil, !absent(c.CustomizedMetricSpecification)
 	switch {
 	case hasPredefined && hasCustom:
 		return Validation("%s: specify only one of PredefinedMetricSpecification or CustomizedMetricSpecification", ttField)
@@ -472,7 +483,7 @@ func parseCustomizedMetric(raw json.RawMessage) (customizedMetric, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return m, Validation("%s is malformed: %v", field, err)
 	}
-	if len(bytes.TrimSpace(m.Metrics)) > 0 && !bytes.Equal(bytes.TrimSpace(m.Metrics), []byte("null")) {
+	if !absent(m.Metrics) {
 		return m, Validation("%s.Metrics (metric math) is not supported by Berth; give MetricName, Namespace, Dimensions and Statistic", field)
 	}
 	switch {

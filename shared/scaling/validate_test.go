@@ -316,3 +316,20 @@ func TestErrorConstructors(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestNullMembersAreAbsent(t *testing.T) {
+	cfg := cpuTT(50)
+	cfg.CustomizedMetricSpecification = json.RawMessage(`null`)
+	in := putPolicy(withTT(cfg))
+	in.PredictiveScalingPolicyConfiguration = json.RawMessage(` null `)
+	p, err := ApplyPutScalingPolicy(in, nil, t0, "arn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification != nil || cfg.CustomizedMetricSpecification == nil {
+		t.Errorf("stored %s; input %s", p.TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification, cfg.CustomizedMetricSpecification)
+	}
+	if got := ECSServiceLinkedRoleARN(ecs.Account{Region: "us-west-2", ID: "012345678910"}); got != "arn:aws:iam::012345678910:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService" {
+		t.Errorf("role %s", got)
+	}
+}
