@@ -118,39 +118,58 @@ func Decide(in Input) Decision {
 	if d.Cooldowns == nil {
 		d.Cooldowns = Cooldowns{}
 	}
-	policies := slices.Clone(in.Policies)
-	slices.SortStableFunc(policies, func(a, b PolicyInput) int { return strings.Compare(a.Policy.PolicyName, b.Policy.PolicyName) })
-
-	var props []proposal
-	var ttIn []proposal
-	ttInReady, ttInEnabled := 0, 0
-	for _, pi := range policies {
-		switch pi.Policy.PolicyType {
-		case PolicyTypeStepScaling:
-			props = append(props, stepProposals(in, pi, &d.Notes)...)
-		case PolicyTypeTargetTracking:
-			out, inward, enabled := targetTrackingProposals(in, pi, &d.Notes)
-			props = append(props, out...)
-			if enabled {
-				ttInEnabled++
-				if len(inward) > 0 {
-					ttInReady++
-					ttIn = append(ttIn, inward...)
-				}
-			}
-		default:
-			d.Notes = append(d.Notes, fmt.Sprintf("policy %s: type %q is not evaluated", pi.Policy.PolicyName, pi.Policy.PolicyType))
-		}
-	}
-	if len(ttIn) > 0 && ttInReady < ttInEnabled {
-		d.Notes = append(d.Notes, fmt.Sprintf("target tracking scale-in waits: %d of %d policies with scale-in enabled are ready", ttInReady, ttInEnabled))
-		ttIn = nil
-	}
-	props = append(props, ttIn...)
+	props := proposals(in, &d.Notes)
 	if len(props) == 0 {
 		return d
 	}
 	return settle(in, d, props)
+}
+
+// proposals collects what every policy asks for, in policy-name order.
+func proposals(in Input, notes *[]string) []proposal {
+	policies := slices.Clone(in.Policies)
+	slices.SortStableFunc(policies, func(a, b PolicyInput) int { return strings.Compare(a.Policy.PolicyName, b.Policy.PolicyName) })
+	var props []proposal
+	var vote scaleInVote
+	for _, pi := range policies {
+		switch pi.Policy.PolicyType {
+		case PolicyTypeStepScaling:
+			props = append(props, stepProposals(in, pi, notes)...)
+		case PolicyTypeTargetTracking:
+			out, inward, enabled := targetTrackingProposals(in, pi, notes)
+			props = append(props, out...)
+			vote.cast(enabled, inward)
+		default:
+			*notes = append(*notes, fmt.Sprintf("policy %s: type %q is not evaluated", pi.Policy.PolicyName, pi.Policy.PolicyType))
+		}
+	}
+	return append(props, vote.result(notes)...)
+}
+
+// scaleInVote gathers target tracking scale-ins, which happen only when
+// every policy with scale-in enabled proposes one.
+type scaleInVote struct {
+	enabled, ready int
+	props          []proposal
+}
+
+func (v *scaleInVote) cast(enabled bool, inward []proposal) {
+	if !enabled {
+		return
+	}
+	v.enabled++
+	if len(inward) > 0 {
+		v.ready++
+		v.props = append(v.props, inward...)
+	}
+}
+
+func (v *scaleInVote) result(notes *[]string) []proposal {
+	if len(v.props) > 0 && v.ready < v.enabled {
+		*notes = append(*notes, fmt.Sprintf("target tracking scale-in waits: %d of %d policies with scale-in enabled are ready", v.ready, v.enabled))
+		return nil
+	}
+	return v.props
 }
 
 // settle picks the largest capacity among the proposals and records the
@@ -164,12 +183,7 @@ func settle(in Input, d Decision, props []proposal) Decision {
 	}
 	d.Desired, d.Policy, d.Alarm = win.capacity, win.policy, win.alarm
 	if !d.Changed() {
-		d.NotScaledReasons = notScaledReasons(in, props)
-		if len(d.NotScaledReasons) > 0 {
-			d.Description = "Attempting to scale due to alarm triggered"
-			d.Cause = alarmCause(win)
-		}
-		return d
+		return notScaled(in, d, props)
 	}
 	d.Description = fmt.Sprintf("Setting desired count to %d.", d.Desired)
 	d.Cause = alarmCause(win)
@@ -213,12 +227,17 @@ func recordScaleIn(cd Cooldowns, props []proposal, current int32, now time.Time)
 	}
 }
 
-func notScaledReasons(in Input, props []proposal) []NotScaledReason {
-	var out []NotScaledReason
+// notScaled explains a decision that leaves capacity unchanged: the reasons
+// of the policies that hit a limit, the first of them named as the cause.
+func notScaled(in Input, d Decision, props []proposal) Decision {
 	seen := map[string]bool{}
 	for _, p := range props {
 		if p.reason == "" || p.capacity != in.Current || seen[p.reason] {
 			continue
+		}
+		if len(seen) == 0 {
+			d.Policy, d.Alarm = p.policy, p.alarm
+			d.Description, d.Cause = "Attempting to scale due to alarm triggered", alarmCause(p)
 		}
 		seen[p.reason] = true
 		r := NotScaledReason{Code: p.reason, CurrentCapacity: ptr(in.Current)}
@@ -228,9 +247,9 @@ func notScaledReasons(in Input, props []proposal) []NotScaledReason {
 		case NotScaledAtMinCapacity:
 			r.MinCapacity = ptr(in.Target.MinCapacity)
 		}
-		out = append(out, r)
+		d.NotScaledReasons = append(d.NotScaledReasons, r)
 	}
-	return out
+	return d
 }
 
 // stepProposals evaluates a step policy against each of its alarms in ALARM.
@@ -245,37 +264,40 @@ func stepProposals(in Input, pi PolicyInput, notes *[]string) []proposal {
 		if !triggered(name, r, notes) {
 			continue
 		}
-		if r.Threshold == nil || len(r.Datapoints) == 0 {
-			*notes = append(*notes, fmt.Sprintf("policy %s: alarm %s carries no threshold and datapoints to pick a step from", name, r.AlarmName))
-			continue
-		}
-		breach, _ := Aggregate(cfg.Aggregation(), r.Datapoints)
-		step, ok := SelectStep(cfg.StepAdjustments, *r.Threshold, breach, r.ComparisonOperator)
-		if !ok {
-			*notes = append(*notes, fmt.Sprintf("policy %s: no step adjustment covers breach value %s against threshold %s", name, fmtFloat(breach), fmtFloat(*r.Threshold)))
-			continue
-		}
-		adj := *step.ScalingAdjustment
-		out := adj > 0
-		if cfg.AdjustmentType == ExactCapacity {
-			out = adj > in.Current
-			if adj == in.Current {
-				props = append(props, proposal{policy: name, alarm: r.AlarmName, out: true, base: in.Current, capacity: in.Current, reason: NotScaledAtDesiredCapacity})
-				continue
-			}
-		} else if adj == 0 {
-			*notes = append(*notes, fmt.Sprintf("policy %s: step adjustment is 0", name))
-			continue
-		}
-		compute := func(base int32) int32 {
-			return Adjust(cfg.AdjustmentType, adj, int32OrDefault(cfg.MinAdjustmentMagnitude, 0), base)
-		}
-		p, ok := limit(in, name, r.AlarmName, out, cfg.CooldownSeconds(), cfg.CooldownSeconds(), compute, notes)
-		if ok {
+		if p, ok := stepProposal(in, name, cfg, r, notes); ok {
 			props = append(props, p)
 		}
 	}
 	return props
+}
+
+// stepProposal picks the step the alarm's breach falls in and sizes it.
+func stepProposal(in Input, name string, cfg *StepScalingPolicyConfiguration, r AlarmReading, notes *[]string) (proposal, bool) {
+	if r.Threshold == nil || len(r.Datapoints) == 0 {
+		*notes = append(*notes, fmt.Sprintf("policy %s: alarm %s carries no threshold and datapoints to pick a step from", name, r.AlarmName))
+		return proposal{}, false
+	}
+	breach, _ := Aggregate(cfg.Aggregation(), r.Datapoints)
+	step, ok := SelectStep(cfg.StepAdjustments, *r.Threshold, breach, r.ComparisonOperator)
+	if !ok || step.ScalingAdjustment == nil {
+		*notes = append(*notes, fmt.Sprintf("policy %s: no step adjustment covers breach value %s against threshold %s", name, fmtFloat(breach), fmtFloat(*r.Threshold)))
+		return proposal{}, false
+	}
+	adj := *step.ScalingAdjustment
+	out := adj > 0
+	switch {
+	case cfg.AdjustmentType == ExactCapacity && adj == in.Current:
+		return proposal{policy: name, alarm: r.AlarmName, out: true, base: in.Current, capacity: in.Current, reason: NotScaledAtDesiredCapacity}, true
+	case cfg.AdjustmentType == ExactCapacity:
+		out = adj > in.Current
+	case adj == 0:
+		*notes = append(*notes, fmt.Sprintf("policy %s: step adjustment is 0", name))
+		return proposal{}, false
+	}
+	compute := func(base int32) int32 {
+		return Adjust(cfg.AdjustmentType, adj, int32OrDefault(cfg.MinAdjustmentMagnitude, 0), base)
+	}
+	return limit(in, name, r.AlarmName, out, cfg.CooldownSeconds(), cfg.CooldownSeconds(), compute, notes)
 }
 
 // triggered reports whether a reading invokes its policy (state ALARM).
