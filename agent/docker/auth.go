@@ -64,6 +64,8 @@ func NewRegistryAuth(opts RegistryAuthOptions) *RegistryAuth {
 }
 
 // ecrHost matches ECR private registries: account, optional FIPS, region.
+// An ECR token opens every registry the caller may read, so the account
+// only identifies the registry.
 var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
 
 // For returns the credentials to pull image; the zero AuthConfig means an
@@ -75,7 +77,7 @@ func (a *RegistryAuth) For(ctx context.Context, image string) (registry.AuthConf
 	}
 	host := reference.Domain(named)
 	if m := ecrHost.FindStringSubmatch(host); m != nil {
-		return a.ecrAuth(ctx, host, m[1], m[3])
+		return a.ecrAuth(ctx, host, m[3])
 	}
 	return a.dockerConfigAuth(host)
 }
@@ -84,7 +86,7 @@ func (a *RegistryAuth) For(ctx context.Context, image string) (registry.AuthConf
 // that a pull never starts with a token about to lapse.
 const ecrTokenMargin = 10 * time.Minute
 
-func (a *RegistryAuth) ecrAuth(ctx context.Context, host, account, region string) (registry.AuthConfig, error) {
+func (a *RegistryAuth) ecrAuth(ctx context.Context, host, region string) (registry.AuthConfig, error) {
 	a.mu.Lock()
 	cached, ok := a.tokens[host]
 	a.mu.Unlock()
@@ -95,7 +97,7 @@ func (a *RegistryAuth) ecrAuth(ctx context.Context, host, account, region string
 	if err != nil {
 		return registry.AuthConfig{}, fmt.Errorf("ECR credentials for %s: AWS config: %w", host, err)
 	}
-	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{account}})
+	out, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
 		return registry.AuthConfig{}, fmt.Errorf("ECR credentials for %s: GetAuthorizationToken: %w", host, err)
 	}

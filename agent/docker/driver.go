@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-run/berth/agent"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -116,7 +117,7 @@ func containerName(spec agent.ContainerSpec) string {
 // Start starts a created container.
 func (d *Driver) Start(ctx context.Context, id string) error {
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("start container %s: %w", id, agent.ErrNotFound)
 		}
 		return fmt.Errorf("CannotStartContainerError: start container %s: %w", id, err)
@@ -129,7 +130,7 @@ func (d *Driver) Start(ctx context.Context, id string) error {
 func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	secs := ceilSeconds(timeout)
 	if err := d.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil {
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return fmt.Errorf("stop container %s: %w", id, agent.ErrNotFound)
 		}
 		return fmt.Errorf("stop container %s: %w", id, err)
@@ -141,7 +142,7 @@ func (d *Driver) Stop(ctx context.Context, id string, timeout time.Duration) err
 func (d *Driver) Inspect(ctx context.Context, id string) (agent.ContainerState, error) {
 	resp, err := d.cli.ContainerInspect(ctx, id)
 	if err != nil {
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return agent.ContainerState{}, fmt.Errorf("inspect container %s: %w", id, agent.ErrNotFound)
 		}
 		return agent.ContainerState{}, fmt.Errorf("inspect container %s: %w", id, err)
@@ -159,7 +160,7 @@ func (d *Driver) List(ctx context.Context) ([]agent.ContainerState, error) {
 	for _, s := range summaries {
 		st, err := d.Inspect(ctx, s.ID)
 		if err != nil {
-			if client.IsErrNotFound(err) || isNotFound(err) {
+			if cerrdefs.IsNotFound(err) || isNotFound(err) {
 				continue // removed since the listing
 			}
 			return nil, err
@@ -180,7 +181,7 @@ func (d *Driver) scopeFilter() filters.Args {
 // volumes.
 func (d *Driver) Remove(ctx context.Context, id string) error {
 	err := d.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !client.IsErrNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
 	return nil

@@ -299,11 +299,13 @@ func TestStopKillsAnAppIgnoringSIGTERMAfterTheTimeout(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := f.run(t, f.spec("--ignore-sigterm"))
-	waitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
+	st := waitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
+	// Once the app answers, it ignores SIGTERM.
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", hostPort(t, st, 8080)))
 	if err := f.d.Stop(ctxFor(t), id, time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	st := waitState(t, f.d, id, "exited", exited)
+	st = waitState(t, f.d, id, "exited", exited)
 	if code := exitCode(t, st); code != 137 {
 		t.Fatalf("app ignoring SIGTERM exited %d, want 137 (SIGKILL)", code)
 	}

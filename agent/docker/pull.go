@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
 
@@ -23,7 +23,7 @@ func (d *Driver) ensureImage(ctx context.Context, ref string) (string, error) {
 	if err == nil {
 		return digestOf(inspect), nil
 	}
-	if !client.IsErrNotFound(err) {
+	if !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	if err := d.pull(ctx, ref); err != nil {

@@ -85,6 +85,15 @@ func envOr(name, def string) string {
 }
 
 func run(c config) int {
+	// Signal handling comes first, so that once the app answers HTTP a
+	// test can rely on it (e.g. on SIGTERM being ignored).
+	signals := make(chan os.Signal, 1)
+	if c.ignoreSigterm {
+		signal.Ignore(syscall.SIGTERM)
+		signal.Notify(signals, syscall.SIGINT)
+	} else {
+		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	}
 	printEnvironment(os.Stdout)
 	var ballast []byte
 	if c.allocMiB > 0 {
@@ -92,13 +101,14 @@ func run(c config) int {
 	}
 	var healthy atomic.Bool
 	healthy.Store(!c.unhealthy)
+	exits := make(chan int, 1)
 	if c.port != "0" {
 		ln, err := net.Listen("tcp", ":"+c.port)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "testapp:", err)
 			return 3
 		}
-		go serve(ln, &healthy, c.port)
+		go serve(ln, &healthy, exits, c.port)
 		fmt.Printf("testapp: serving HTTP on %s\n", ln.Addr())
 	}
 	if c.burnCPU > 0 {
@@ -110,20 +120,13 @@ func run(c config) int {
 			return 4
 		}
 	}
-	code := waitForEnd(c)
+	code := waitForEnd(c, signals, exits)
 	runtime.KeepAlive(ballast)
 	return code
 }
 
 // waitForEnd blocks until the app should exit and returns its exit code.
-func waitForEnd(c config) int {
-	signals := make(chan os.Signal, 1)
-	if c.ignoreSigterm {
-		signal.Ignore(syscall.SIGTERM)
-		signal.Notify(signals, syscall.SIGINT)
-	} else {
-		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	}
+func waitForEnd(c config, signals <-chan os.Signal, exits <-chan int) int {
 	var exitTimer <-chan time.Time
 	if c.exitAfter > 0 {
 		exitTimer = time.After(c.exitAfter)
@@ -132,6 +135,9 @@ func waitForEnd(c config) int {
 	case <-exitTimer:
 		fmt.Printf("testapp: exiting with %d after %s\n", c.exitCode, c.exitAfter)
 		return c.exitCode
+	case code := <-exits:
+		fmt.Printf("testapp: exiting with %d as asked\n", code)
+		return code
 	case s := <-signals:
 		fmt.Printf("testapp: got %s, exiting in %s\n", s, c.termDelay)
 		time.Sleep(c.termDelay)
@@ -154,7 +160,8 @@ func printEnvironment(w io.Writer) {
 //	POST /health/fail      makes /health fail
 //	POST /health/ok        makes /health pass again
 //	GET  /env?name=NAME    the value of an environment variable (404 if unset)
-func serve(ln net.Listener, healthy *atomic.Bool, port string) {
+//	POST /exit?code=N      exits with code N
+func serve(ln net.Listener, healthy *atomic.Bool, exits chan<- int, port string) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "testapp ok pid=%d port=%s\n", os.Getpid(), port)
@@ -181,6 +188,18 @@ func serve(ln net.Listener, healthy *atomic.Bool, port string) {
 			return
 		}
 		fmt.Fprint(w, v)
+	})
+	mux.HandleFunc("POST /exit", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("code"))
+		if err != nil {
+			http.Error(w, "code must be a number", http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "exiting with %d\n", code)
+		select {
+		case exits <- code:
+		default:
+		}
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
@@ -95,7 +96,7 @@ func Build(ctx context.Context, cli client.APIClient) (string, error) {
 	tag := Repository + ":" + hash
 	if _, err := cli.ImageInspect(ctx, tag); err == nil {
 		return tag, nil
-	} else if !client.IsErrNotFound(err) {
+	} else if !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("build test image: inspect %s: %w", tag, err)
 	}
 	buildContext, err := contextTar(bin)
