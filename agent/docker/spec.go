@@ -110,6 +110,9 @@ func portSets(mappings []agent.PortMapping, mode string) (nat.PortSet, nat.PortM
 		if mode == agent.NetworkHost && m.HostPort != 0 && m.HostPort != m.ContainerPort {
 			return nil, nil, fmt.Errorf("portMappings[%d]: in host mode hostPort must be empty or equal containerPort", i)
 		}
+		if p := m.ProtocolOrDefault(); p != "tcp" && p != "udp" {
+			return nil, nil, fmt.Errorf("portMappings[%d].protocol %q: must be tcp or udp", i, p)
+		}
 		port, err := nat.NewPort(m.ProtocolOrDefault(), strconv.Itoa(m.ContainerPort))
 		if err != nil {
 			return nil, nil, fmt.Errorf("portMappings[%d]: %w", i, err)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -91,24 +92,12 @@ func newID() string {
 
 // taskDirName is the task's directory: the task ID (the ARN's last part).
 func taskDirName(taskARN string) string {
-	id := taskARN
-	if i := lastSlash(taskARN); i >= 0 {
-		id = taskARN[i+1:]
-	}
+	id := taskARN[strings.LastIndexByte(taskARN, '/')+1:]
 	id = unsafePathChars.ReplaceAllString(id, "_")
 	if id == "" || id == "." || id == ".." {
 		id = "_"
 	}
 	return id
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
 }
 
 // Create checks the spec and records the container; nothing runs yet.

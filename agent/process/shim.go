@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -75,9 +76,8 @@ func runShim(dir string) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	// The lock is never closed: it must outlive every write of the shim and
-	// go only with the process, which is how the driver knows it is gone.
-	heldLock = lock
+	// The lock is never closed: it goes with the process, after the shim's
+	// last write, which is how the driver knows the record is final.
 
 	s := &shim{dir: dir}
 	if err := readJSON(dir, launchFile, &s.launch); err != nil {
@@ -120,13 +120,11 @@ func runShim(dir string) int {
 			stopHealth()
 			health.Wait()
 			s.finish(cmd, err)
+			runtime.KeepAlive(lock)
 			return 0
 		}
 	}
 }
-
-// heldLock keeps the shim's lock referenced for the life of the process.
-var heldLock *os.File
 
 // acquireLock takes the container's lock for the shim's lifetime. It retries
 // briefly: the driver probes the lock with a shared lock now and then.
