@@ -10,7 +10,8 @@ import (
 // Task object as DescribeTasks returns it, with its timestamps written as
 // ISO-8601 strings, plus updatedAt (the time of the change). As in ECS's
 // current events, the task-level healthStatus is left out (container health
-// stays) and detail.version is the task's version.
+// stays) and detail.version is the task's version. Members Berth keeps
+// opaque (managedAgents, ephemeralStorage, ...) pass through unchanged.
 type TaskStateChange struct {
 	Task      ecs.Task
 	UpdatedAt ISOTime

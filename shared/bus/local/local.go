@@ -116,8 +116,7 @@ type Bus struct {
 	workers   sync.WaitGroup // target workers
 	stopTicks chan struct{}  // closed when Close begins
 	draining  chan struct{}  // closed when workers may exit once their queue is empty
-	closeOnce sync.Once
-	closeDone chan struct{}
+	closeDone chan struct{}  // closed when the first Close has finished
 	closeErr  error
 }
 
@@ -329,7 +328,7 @@ func (b *Bus) Put(ctx context.Context, events ...bus.Event) error {
 
 // Match returns the names of the installed rules e matches, sorted.
 func (b *Bus) Match(e bus.Event) ([]string, error) {
-	raw, err := json.Marshal(e)
+	raw, err := e.MarshalJSON() // not json.Marshal, which would compact it all again
 	if err != nil {
 		return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 	}
@@ -343,7 +342,7 @@ func (b *Bus) Match(e bus.Event) ([]string, error) {
 
 // targetsOf returns each target whose rules match e once, ordered by name.
 func (r *routes) targetsOf(e bus.Event) ([]*target, error) {
-	raw, err := json.Marshal(e)
+	raw, err := e.MarshalJSON() // not json.Marshal, which would compact it all again
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
@@ -403,26 +402,27 @@ func (b *Bus) enqueue(ctx context.Context, t *target, e bus.Event) error {
 // reports ctx's error. Handlers must honour their context for Close to
 // return promptly then. Calling Close again waits for the first call.
 func (b *Bus) Close(ctx context.Context) error {
-	b.closeOnce.Do(func() {
-		go func() {
-			b.closeErr = b.shutdown(ctx)
-			close(b.closeDone)
-		}()
-	})
+	b.mu.Lock()
+	already := b.closed
+	b.closed = true
+	b.mu.Unlock()
+	if !already {
+		b.closeErr = b.shutdown(ctx)
+		close(b.closeDone)
+		return b.closeErr
+	}
 	select {
 	case <-b.closeDone:
 		return b.closeErr
 	case <-ctx.Done():
-		// The first call's shutdown has its own ctx; this caller just
-		// stops waiting for it.
+		// Another call is shutting down under its own context; this
+		// caller just stops waiting for it.
 		return ctx.Err()
 	}
 }
 
+// shutdown runs once, after closed is set.
 func (b *Bus) shutdown(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
 	defer b.cancel()
 
 	close(b.stopTicks)
