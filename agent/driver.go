@@ -1,6 +1,3 @@
-// Package agent is Berth's data plane: it registers a host with a cluster,
-// polls the tasks the control plane wants there, converges what runs on the
-// host towards them through a Driver, and reports every change.
 package agent
 
 import (

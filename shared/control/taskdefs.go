@@ -172,6 +172,9 @@ type ListTaskDefinitionFamiliesOutput struct {
 // ListTaskDefinitionFamilies lists families by name prefix and status
 // (ACTIVE, INACTIVE or ALL, the default).
 func (c *Control) ListTaskDefinitionFamilies(ctx context.Context, in *ListTaskDefinitionFamiliesInput) (*ListTaskDefinitionFamiliesOutput, error) {
+	if in.FamilyPrefix != "" && !ecs.ValidName(in.FamilyPrefix) {
+		return nil, ecs.InvalidParameter("familyPrefix: %q must be up to 255 letters, numbers, hyphens and underscores", in.FamilyPrefix)
+	}
 	switch in.Status {
 	case "", "ALL", ecs.TaskDefinitionActive, ecs.TaskDefinitionInactive:
 	default:
