@@ -103,7 +103,10 @@ func newRand(seed int64) *rand.Rand {
 }
 
 func newEngine(in []Instance, p *plan) *engine {
-	e := &engine{in: in, p: p, st: make([]state, len(in)), views: make([]view, len(in)), rng: newRand(p.seed)}
+	e := &engine{in: in, p: p, st: make([]state, len(in)), rng: newRand(p.seed)}
+	if len(p.exprs) > 0 {
+		e.views = make([]view, len(in))
+	}
 	e.splitRules()
 	for i := range in {
 		e.initState(i)
@@ -145,8 +148,11 @@ func (e *engine) initState(i int) {
 	s.inactive = in.Status != ecs.InstanceActive
 	s.agent = !in.AgentConnected
 	s.attribute = !hasAttributes(in, e.p.attributes)
-	e.views[i] = view{in: in, group: e.p.group}
-	s.memberOK = e.evalMemberOf(i)
+	s.memberOK = true
+	if e.views != nil {
+		e.views[i] = view{in: in, group: e.p.group}
+		s.memberOK = e.evalMemberOf(i)
+	}
 }
 
 // sortedPorts returns ports sorted, copying only when they are not.
@@ -218,32 +224,74 @@ func portsTaken(need, reserved []int) bool {
 
 func (e *engine) indexAttributes() {
 	for _, a := range e.attrs {
-		ids := map[string]int32{}
-		missing := none
+		ids := valueIDs{missing: none}
 		a.vid = make([]int32, len(e.in))
 		for i := range e.in {
 			v, ok := e.in[i].Attributes[a.name]
-			var id int32
-			switch {
-			case !ok && missing != none:
-				id = missing
-			case !ok:
-				id = int32(len(a.count))
-				missing = id
+			id, fresh := ids.of(v, ok)
+			if fresh {
 				a.count = append(a.count, 0)
-			default:
-				known, seen := ids[v]
-				if !seen {
-					known = int32(len(a.count))
-					ids[v] = known
-					a.count = append(a.count, 0)
-				}
-				id = known
 			}
 			a.vid[i] = id
 			a.count[id] += e.st[i].group
 		}
 	}
+}
+
+// valueIDs numbers attribute values in first-seen order. Spread attributes
+// usually have a handful of values (zones), which a short list finds faster
+// than a map; the map takes over past that.
+type valueIDs struct {
+	few     []valueID
+	many    map[string]int32
+	missing int32
+	n       int32
+}
+
+type valueID struct {
+	value string
+	id    int32
+}
+
+const fewValues = 8
+
+// of returns v's id (for an absent attribute when !ok), and whether it is new.
+func (ids *valueIDs) of(v string, ok bool) (int32, bool) {
+	switch {
+	case !ok:
+		if ids.missing != none {
+			return ids.missing, false
+		}
+		ids.missing = ids.next()
+		return ids.missing, true
+	case ids.many != nil:
+		if id, seen := ids.many[v]; seen {
+			return id, false
+		}
+		id := ids.next()
+		ids.many[v] = id
+		return id, true
+	}
+	for _, known := range ids.few {
+		if known.value == v {
+			return known.id, false
+		}
+	}
+	id := ids.next()
+	ids.few = append(ids.few, valueID{v, id})
+	if len(ids.few) > fewValues {
+		ids.many = make(map[string]int32, 2*fewValues)
+		for _, known := range ids.few {
+			ids.many[known.value] = known.id
+		}
+	}
+	return id, true
+}
+
+func (ids *valueIDs) next() int32 {
+	id := ids.n
+	ids.n++
+	return id
 }
 
 func (e *engine) buildTree() {
@@ -487,7 +535,9 @@ func (e *engine) place(i int) {
 		s.portsUDP = mergePorts(s.portsUDP, n.PortsUDP)
 	}
 	s.group++
-	e.views[i].placed++
+	if e.views != nil {
+		e.views[i].placed++
+	}
 	for _, a := range e.attrs {
 		a.count[a.vid[i]]++
 	}

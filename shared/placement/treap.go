@@ -145,12 +145,7 @@ func (t *treaps) merge(a, b int32) int32 {
 // sort and O(n) for the tree: the treap of a sorted sequence is its
 // Cartesian tree by priority.
 func (t *treaps) build(nodes []int32) int32 {
-	slices.SortFunc(nodes, func(a, b int32) int {
-		if t.less(a, b) {
-			return -1
-		}
-		return 1
-	})
+	t.sortNodes(nodes)
 	var stack []int32
 	for _, x := range nodes {
 		t.left[x], t.right[x] = none, none
@@ -170,6 +165,63 @@ func (t *treaps) build(nodes []int32) int32 {
 	}
 	t.fixSizes(stack[0])
 	return stack[0]
+}
+
+// sortNodes sorts by key, then index.
+func (t *treaps) sortNodes(nodes []int32) {
+	switch {
+	case t.width == 0:
+		slices.Sort(nodes)
+	case t.width == 1 && t.sortPacked(nodes):
+	default:
+		t.sortKeyed(nodes)
+	}
+}
+
+// Packed sorting holds a one-value key and the index in one word.
+const (
+	packIndexBits = 24
+	packKeyLimit  = 1 << (63 - packIndexBits)
+)
+
+// sortPacked sorts one-value keys as integers (the common case: binpack on
+// memory or CPU), and reports false if a key or index is out of range.
+func (t *treaps) sortPacked(nodes []int32) bool {
+	buf := make([]uint64, len(nodes))
+	for j, i := range nodes {
+		k := t.keys[i][0]
+		if k < 0 || k >= packKeyLimit || i >= 1<<packIndexBits {
+			return false
+		}
+		buf[j] = uint64(k)<<packIndexBits | uint64(i)
+	}
+	slices.Sort(buf)
+	for j, w := range buf {
+		nodes[j] = int32(w & (1<<packIndexBits - 1))
+	}
+	return true
+}
+
+// sortKeyed copies keys next to their index before sorting: comparing in
+// place would chase every index into the key array.
+func (t *treaps) sortKeyed(nodes []int32) {
+	type keyed struct {
+		key sortKey
+		i   int32
+	}
+	buf := make([]keyed, len(nodes))
+	for j, i := range nodes {
+		buf[j] = keyed{t.keys[i], i}
+	}
+	slices.SortFunc(buf, func(a, b keyed) int {
+		if c := t.comparePrefix(&a.key, &b.key); c != 0 {
+			return c
+		}
+		return int(a.i - b.i)
+	})
+	for j := range buf {
+		nodes[j] = buf[j].i
+	}
 }
 
 func (t *treaps) fixSizes(x int32) int32 {
