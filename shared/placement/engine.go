@@ -31,7 +31,9 @@ import (
 // group count and constraint verdicts are updated, and it re-enters if it
 // still fits; its attribute values' task counts grow by one. Every other
 // instance is untouched, so a placement costs O(log n) plus the number of
-// attribute values examined, after an O(n log n) build.
+// attribute values examined, after an O(n log n) build. The one exception
+// is a spread-on-attribute rule after a per-instance rule (binpack then
+// spread), which scans the instances tied on the rules before it.
 type engine struct {
 	in    []Instance
 	p     *plan

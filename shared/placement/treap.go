@@ -2,9 +2,10 @@ package placement
 
 import "slices"
 
-// sortKey is an instance's per-instance strategy values (remaining CPU or
+// A key is an instance's per-instance strategy values (remaining CPU or
 // memory for binpack, tasks of the group for spread on instanceId), lowest
-// preferred. Instances with equal values are ordered by index.
+// preferred; instances with equal values are ordered by index. sortKey
+// holds a copy of one, at most one value per strategy rule.
 type sortKey [5]int64
 
 const none int32 = -1
