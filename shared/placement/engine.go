@@ -31,16 +31,19 @@ import (
 // group count and constraint verdicts are updated, and it re-enters if it
 // still fits; its attribute values' task counts grow by one. Every other
 // instance is untouched, so a placement costs O(log n) plus the number of
-// attribute values examined, after an O(n log n) build.
+// attribute values examined, after an O(n log n) build. The one exception
+// is a spread-on-attribute rule after a per-instance rule (binpack then
+// spread), which scans the instances tied on the rules before it.
 type engine struct {
 	in    []Instance
 	p     *plan
 	st    []state
-	views []view
-	attrs []*attrIndex // one per spread-on-attribute rule, in rule order
-	lead  int          // leading spread-on-attribute rules (tree levels)
-	keyed []compKind   // per-instance rules in the leaf key
-	rest  []comp       // rules after the leaf key (start with random or spread-on-attribute)
+	views []view          // only when there are memberOf expressions
+	ports []reservedPorts // only when the task needs static host ports
+	attrs []*attrIndex    // one per spread-on-attribute rule, in rule order
+	lead  int             // leading spread-on-attribute rules (tree levels)
+	keyed []compKind      // per-instance rules in the leaf key
+	rest  []comp          // rules after the leaf key (start with random or spread-on-attribute)
 	root  *tnode
 	tr    *treaps
 	rng   *rand.Rand
@@ -50,14 +53,17 @@ type engine struct {
 // state is an instance's mutable view during one Place call.
 type state struct {
 	cpu, mem, gpu   int
-	ports, portsUDP []int // sorted; replaced, never mutated, when a task reserves more
-	group           int   // tasks of the request's group, placed ones included
-	inactive, agent bool  // static filter failures
-	attribute       bool  // a required attribute is missing
-	memberOK        bool  // every memberOf expression holds
+	group           int  // tasks of the request's group, placed ones included
+	inactive, agent bool // static filter failures
+	attribute       bool // a required attribute is missing
+	memberOK        bool // every memberOf expression holds
 	leaf            *tnode
 	eligible        bool
 }
+
+// reservedPorts are an instance's reserved host ports, sorted; replaced,
+// never mutated, when a task reserves more.
+type reservedPorts struct{ tcp, udp []int }
 
 // attrIndex numbers one attribute's values in first-seen order (the
 // instance lacking the attribute is a value of its own) and counts the
@@ -107,6 +113,9 @@ func newEngine(in []Instance, p *plan) *engine {
 	if len(p.exprs) > 0 {
 		e.views = make([]view, len(in))
 	}
+	if len(p.needs.Ports)+len(p.needs.PortsUDP) > 0 {
+		e.ports = make([]reservedPorts, len(in))
+	}
 	e.splitRules()
 	for i := range in {
 		e.initState(i)
@@ -142,8 +151,9 @@ func (e *engine) initState(i int) {
 	in := &e.in[i]
 	s := &e.st[i]
 	s.cpu, s.mem, s.gpu = in.Remaining.CPU, in.Remaining.Memory, in.Remaining.GPUs
-	s.ports = sortedPorts(in.Remaining.Ports)
-	s.portsUDP = sortedPorts(in.Remaining.PortsUDP)
+	if e.ports != nil {
+		e.ports[i] = reservedPorts{tcp: sortedPorts(in.Remaining.Ports), udp: sortedPorts(in.Remaining.PortsUDP)}
+	}
 	s.group = in.Groups[e.p.group]
 	s.inactive = in.Status != ecs.InstanceActive
 	s.agent = !in.AgentConnected
@@ -198,9 +208,9 @@ func (e *engine) reason(i int) string {
 		return ReasonMemory
 	case n.GPUs > s.gpu:
 		return ReasonGPU
-	case portsTaken(n.Ports, s.ports):
+	case len(n.Ports) > 0 && portsTaken(n.Ports, e.ports[i].tcp):
 		return ReasonPorts
-	case portsTaken(n.PortsUDP, s.portsUDP):
+	case len(n.PortsUDP) > 0 && portsTaken(n.PortsUDP, e.ports[i].udp):
 		return ReasonPortsUDP
 	case s.attribute:
 		return ReasonAttribute
@@ -343,7 +353,7 @@ func (e *engine) finishNode(n *tnode) int {
 }
 
 func (e *engine) setKey(i int32) {
-	k := &e.tr.keys[i]
+	k := e.tr.key(i)
 	s := &e.st[i]
 	for j, kind := range e.keyed {
 		switch kind {
@@ -428,11 +438,11 @@ func (e *engine) offerLeaf(n *tnode, f *frontier, path *[ecs.MaxStrategies]int) 
 		return
 	}
 	first := e.tr.first(n.root)
-	key := &e.tr.keys[first]
+	key := e.tr.key(first)
 	if f.found {
 		c := slices.Compare(path[:e.lead], f.path[:e.lead])
 		if c == 0 {
-			c = e.tr.comparePrefix(key, &f.prefix)
+			c = comparePrefix(key, f.prefix[:len(key)])
 		}
 		if c > 0 {
 			return
@@ -441,7 +451,8 @@ func (e *engine) offerLeaf(n *tnode, f *frontier, path *[ecs.MaxStrategies]int) 
 			f.leaves = f.leaves[:0]
 		}
 	}
-	f.found, f.path, f.prefix = true, *path, *key
+	f.found, f.path = true, *path
+	copy(f.prefix[:], key)
 	f.leaves = append(f.leaves, leafTie{leaf: n, tied: e.tr.countPrefixAtMost(n.root, key), first: first})
 }
 
@@ -529,10 +540,10 @@ func (e *engine) place(i int) {
 	s.mem -= n.Memory
 	s.gpu -= n.GPUs
 	if len(n.Ports) > 0 {
-		s.ports = mergePorts(s.ports, n.Ports)
+		e.ports[i].tcp = mergePorts(e.ports[i].tcp, n.Ports)
 	}
 	if len(n.PortsUDP) > 0 {
-		s.portsUDP = mergePorts(s.portsUDP, n.PortsUDP)
+		e.ports[i].udp = mergePorts(e.ports[i].udp, n.PortsUDP)
 	}
 	s.group++
 	if e.views != nil {

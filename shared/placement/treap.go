@@ -2,9 +2,10 @@ package placement
 
 import "slices"
 
-// sortKey is an instance's per-instance strategy values (remaining CPU or
+// A key is an instance's per-instance strategy values (remaining CPU or
 // memory for binpack, tasks of the group for spread on instanceId), lowest
-// preferred. Instances with equal values are ordered by index.
+// preferred; instances with equal values are ordered by index. sortKey
+// holds a copy of one, at most one value per strategy rule.
 type sortKey [5]int64
 
 const none int32 = -1
@@ -14,26 +15,28 @@ const none int32 = -1
 // of the index. Priorities are a hash of the index, so shapes (and costs)
 // are deterministic.
 type treaps struct {
-	width             int // how many sortKey entries are compared
+	width             int // strategy values per key
 	left, right, size []int32
-	prio              []uint32
-	keys              []sortKey
+	keys              []int64 // width values per instance
 }
 
 func newTreaps(n, width int) *treaps {
-	t := &treaps{
+	return &treaps{
 		width: width,
 		left:  make([]int32, n),
 		right: make([]int32, n),
 		size:  make([]int32, n),
-		prio:  make([]uint32, n),
-		keys:  make([]sortKey, n),
+		keys:  make([]int64, n*width),
 	}
-	for i := range t.prio {
-		t.prio[i] = uint32(mix64(uint64(i)) >> 32)
-	}
-	return t
 }
+
+// key is instance i's strategy values.
+func (t *treaps) key(i int32) []int64 {
+	return t.keys[int(i)*t.width : int(i+1)*t.width]
+}
+
+// prio is node i's heap priority: a hash of its index.
+func prio(i int32) uint32 { return uint32(mix64(uint64(i)) >> 32) }
 
 // mix64 is SplitMix64's finalizer: a cheap, well-spread hash.
 func mix64(x uint64) uint64 {
@@ -44,8 +47,8 @@ func mix64(x uint64) uint64 {
 }
 
 // comparePrefix orders two keys on their strategy values only.
-func (t *treaps) comparePrefix(a, b *sortKey) int {
-	for k := 0; k < t.width; k++ {
+func comparePrefix(a, b []int64) int {
+	for k := range a {
 		switch {
 		case a[k] < b[k]:
 			return -1
@@ -58,7 +61,7 @@ func (t *treaps) comparePrefix(a, b *sortKey) int {
 
 // less orders instances by key, then index.
 func (t *treaps) less(a, b int32) bool {
-	if c := t.comparePrefix(&t.keys[a], &t.keys[b]); c != 0 {
+	if c := comparePrefix(t.key(a), t.key(b)); c != 0 {
 		return c < 0
 	}
 	return a < b
@@ -79,7 +82,7 @@ func (t *treaps) insert(root, x int32) int32 {
 		t.left[x], t.right[x], t.size[x] = none, none, 1
 		return x
 	}
-	if t.prio[x] > t.prio[root] {
+	if prio(x) > prio(root) {
 		t.left[x], t.right[x] = t.split(root, x)
 		t.update(x)
 		return x
@@ -131,7 +134,7 @@ func (t *treaps) merge(a, b int32) int32 {
 		return b
 	case b == none:
 		return a
-	case t.prio[a] > t.prio[b]:
+	case prio(a) > prio(b):
 		t.right[a] = t.merge(t.right[a], b)
 		t.update(a)
 		return a
@@ -150,7 +153,7 @@ func (t *treaps) build(nodes []int32) int32 {
 	for _, x := range nodes {
 		t.left[x], t.right[x] = none, none
 		last := none
-		for len(stack) > 0 && t.prio[stack[len(stack)-1]] < t.prio[x] {
+		for len(stack) > 0 && prio(stack[len(stack)-1]) < prio(x) {
 			last = stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 		}
@@ -189,7 +192,7 @@ const (
 func (t *treaps) sortPacked(nodes []int32) bool {
 	buf := make([]uint64, len(nodes))
 	for j, i := range nodes {
-		k := t.keys[i][0]
+		k := t.keys[i]
 		if k < 0 || k >= packKeyLimit || i >= 1<<packIndexBits {
 			return false
 		}
@@ -211,10 +214,11 @@ func (t *treaps) sortKeyed(nodes []int32) {
 	}
 	buf := make([]keyed, len(nodes))
 	for j, i := range nodes {
-		buf[j] = keyed{t.keys[i], i}
+		buf[j].i = i
+		copy(buf[j].key[:], t.key(i))
 	}
 	slices.SortFunc(buf, func(a, b keyed) int {
-		if c := t.comparePrefix(&a.key, &b.key); c != 0 {
+		if c := comparePrefix(a.key[:t.width], b.key[:t.width]); c != 0 {
 			return c
 		}
 		return int(a.i - b.i)
@@ -240,10 +244,10 @@ func (t *treaps) first(root int32) int32 {
 }
 
 // countPrefixAtMost counts the nodes whose strategy values are at most p.
-func (t *treaps) countPrefixAtMost(root int32, p *sortKey) int {
+func (t *treaps) countPrefixAtMost(root int32, p []int64) int {
 	n := 0
 	for root != none {
-		if t.comparePrefix(&t.keys[root], p) <= 0 {
+		if comparePrefix(t.key(root), p) <= 0 {
 			n += int(t.sz(t.left[root])) + 1
 			root = t.right[root]
 		} else {
