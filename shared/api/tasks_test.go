@@ -261,3 +261,23 @@ func TestAgentReportsDriveTheLifecycle(t *testing.T) {
 		t.Errorf("stopped tasks = %v", stoppedList.TaskArns)
 	}
 }
+
+func TestSDKTagTasks(t *testing.T) {
+	f := newTaskFixture(t)
+	ctx := context.Background()
+	run := must(f.c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String("web"), TaskDefinition: aws.String("web"),
+		Tags: []types.Tag{{Key: aws.String("owner"), Value: aws.String("me")}}}))(t)
+	arn := aws.ToString(run.Tasks[0].TaskArn)
+	must(f.c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(arn), Tags: []types.Tag{{Key: aws.String("stage"), Value: aws.String("test")}}}))(t)
+	tags := must(f.c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: aws.String(arn)}))(t)
+	if len(tags.Tags) != 2 {
+		t.Errorf("task tags = %+v", tags.Tags)
+	}
+	desc := must(f.c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("web"), Tasks: []string{arn}, Include: []types.TaskField{types.TaskFieldTags}}))(t)
+	if len(desc.Tasks[0].Tags) != 2 {
+		t.Errorf("described with TAGS = %+v", desc.Tasks[0].Tags)
+	}
+	_, err := f.c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String("arn:aws:ecs:us-east-1:000000000000:task/web/0123456789abcdef0123456789abcdef"),
+		Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	wantError[*types.ResourceNotFoundException](t, err)
+}
