@@ -139,9 +139,9 @@ func (c *collector) awaitCounts(t *testing.T, want map[store.Key]int) map[store.
 }
 
 // change is the change a write makes: old and new images, nil when absent.
-func change(old, new *store.Item) store.Change {
-	if new != nil {
-		return store.Change{Key: new.Key, Old: old, New: new}
+func change(old, next *store.Item) store.Change {
+	if next != nil {
+		return store.Change{Key: next.Key, Old: old, New: next}
 	}
 	return store.Change{Key: old.Key, Old: old}
 }
