@@ -30,7 +30,11 @@ type FeedHarness struct {
 const feedTimeout = 20 * time.Second
 
 // RunFeed runs the change feed and TTL contract. open returns a new, empty
-// store and its feed for one test, released with t.Cleanup.
+// store and its feed for one test, released with t.Cleanup. A feed must
+// deliver changes committed before its Run started (nothing committed goes
+// unannounced), must not announce a failed transaction, a Check or the
+// deletion of an absent item, and must offer a batch its handler failed
+// again without ending Run.
 func RunFeed(t *testing.T, open func(t *testing.T) FeedHarness) {
 	t.Run("DeliversEveryCommitOncePerKeyInOrder", func(t *testing.T) { testFeedDeliversEveryCommit(t, open(t)) })
 	t.Run("FailedTransactionsAnnounceNothing", func(t *testing.T) { testFeedIgnoresFailedTransactions(t, open(t)) })
