@@ -121,7 +121,7 @@ func TestSDKRunTaskPlacesAndReserves(t *testing.T) {
 	if len(byInstance.TaskArns) != 4 || len(byStarter.TaskArns) != 4 || len(pending.TaskArns) != 8 {
 		t.Errorf("by instance %d, by startedBy %d, pending %d", len(byInstance.TaskArns), len(byStarter.TaskArns), len(pending.TaskArns))
 	}
-	desc := must(f.c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("web"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn), "0123456789abcdef0123456789abcdef"}}))(t)
+	desc := must(f.c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String("web"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn), "0123456789abcdef0123456789abcdef", aws.ToString(run.Tasks[0].TaskArn)}}))(t)
 	if len(desc.Tasks) != 1 || len(desc.Failures) != 1 || aws.ToString(desc.Failures[0].Reason) != "MISSING" {
 		t.Errorf("describe = %+v / %+v", desc.Tasks, desc.Failures)
 	}

@@ -199,6 +199,7 @@ func (db *DB) Task(ctx context.Context, cluster, id string) (Task, error) {
 
 // TasksByID reads up to 100 tasks; the IDs not found are returned apart.
 func (db *DB) TasksByID(ctx context.Context, cluster string, ids []string) (found []Task, missing []string, err error) {
+	ids = distinct(ids)
 	pkeys := make([]Key, len(ids))
 	for i, id := range ids {
 		pkeys[i] = taskPointerKey(cluster, id)
