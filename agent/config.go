@@ -133,7 +133,7 @@ func DefaultConfig() Config {
 
 // LoadConfig reads the config file (DefaultConfigFile, or the file named by
 // BERTH_ECS_CONFIG_FILE; a missing file is no error) and the environment,
-// which wins, and parses the result.
+// whose non-empty variables win, and parses the result.
 func LoadConfig() (Config, error) {
 	env := environ(os.Environ())
 	path := DefaultConfigFile
@@ -145,7 +145,9 @@ func LoadConfig() (Config, error) {
 		return Config{}, err
 	}
 	for k, v := range env {
-		file[k] = v
+		if strings.TrimSpace(v) != "" {
+			file[k] = v
+		}
 	}
 	return ParseConfig(file)
 }
