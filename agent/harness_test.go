@@ -290,10 +290,23 @@ func post(t *testing.T, url string) {
 
 var pidPattern = regexp.MustCompile(`pid=(\d+)`)
 
+// answer waits until a testapp listens on hostPort (a RUNNING task's
+// process has started, but may not listen yet) and returns GET /'s body.
+func answer(t *testing.T, hostPort int) string {
+	t.Helper()
+	var body string
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("testapp answering on port %d", hostPort), func() bool {
+		var err error
+		body, err = getErr(fmt.Sprintf("http://127.0.0.1:%d/", hostPort))
+		return err == nil
+	})
+	return body
+}
+
 // pidOf asks a testapp for its process ID.
 func pidOf(t *testing.T, hostPort int) int {
 	t.Helper()
-	body := get(t, fmt.Sprintf("http://127.0.0.1:%d/", hostPort))
+	body := answer(t, hostPort)
 	m := pidPattern.FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("testapp answered %q, with no pid", body)

@@ -138,7 +138,7 @@ func TestTaskRunsServesOnDynamicPortAndStops(t *testing.T) {
 	running := w.waitStatus(arn, ecs.TaskRunning, 20*time.Second)
 	c := container(running, "web")
 	port := hostPortOf(t, c)
-	if body := get(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); !strings.Contains(body, "testapp ok") {
+	if body := answer(t, port); !strings.Contains(body, "testapp ok") {
 		t.Fatalf("GET / on host port %d answered %q", port, body)
 	}
 	if got := get(t, fmt.Sprintf("http://127.0.0.1:%d/env?name=GREETING", port)); got != "overridden" {
@@ -317,7 +317,9 @@ func TestDependsOnOrdersStartAndStop(t *testing.T) {
 	if waiting.LastStatus != ecs.TaskPending {
 		t.Fatalf("task is %s while app waits; want PENDING", waiting.LastStatus)
 	}
-	post(t, fmt.Sprintf("http://127.0.0.1:%d/health/ok", hostPortOf(t, container(waiting, "db"))))
+	dbPort := hostPortOf(t, container(waiting, "db"))
+	answer(t, dbPort)
+	post(t, fmt.Sprintf("http://127.0.0.1:%d/health/ok", dbPort))
 
 	running := w.waitStatus(arn, ecs.TaskRunning, 20*time.Second)
 	if running.HealthStatus != ecs.HealthHealthy {
