@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -14,6 +15,10 @@ func main() {
 	process.RunShimIfRequested()
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "berth:", err)
+		var exit *exitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.code)
+		}
 		os.Exit(1)
 	}
 }
