@@ -71,20 +71,20 @@ func TestDockerTaskServesIsHealthyAndHonoursStopTimeout(t *testing.T) {
 	if body := answer(t, hostPortOf(t, c)); !strings.Contains(body, "testapp ok") {
 		t.Fatalf("the task answered %q", body)
 	}
-	if c.RuntimeID == "" || c.ImageDigest == "" {
-		t.Errorf("container runtime id %q image digest %q; want both", c.RuntimeID, c.ImageDigest)
+	if aws.ToString(c.RuntimeId) == "" || aws.ToString(c.ImageDigest) == "" {
+		t.Errorf("container runtime id %q image digest %q; want both", aws.ToString(c.RuntimeId), aws.ToString(c.ImageDigest))
 	}
-	healthy := w.waitTask(arn, "HEALTHY", 30*time.Second, func(t ecs.Task) bool { return t.HealthStatus == ecs.HealthHealthy })
-	if container(healthy, "app").HealthStatus != ecs.HealthHealthy {
+	healthy := w.waitTask(arn, "HEALTHY", 30*time.Second, func(t types.Task) bool { return t.HealthStatus == types.HealthStatusHealthy })
+	if container(healthy, "app").HealthStatus != types.HealthStatusHealthy {
 		t.Errorf("containers %s; want app HEALTHY", describeContainers(healthy))
 	}
 
 	w.stopTask(arn, "enough")
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 30*time.Second)
-	if c := container(stopped, "app"); c.ExitCode == nil || *c.ExitCode != 137 {
+	if !exited(container(stopped, "app"), 137) {
 		t.Errorf("containers %s; want exit 137 (killed after the stop timeout)", describeContainers(stopped))
 	}
-	if took := stopped.ExecutionStoppedAt.Sub(stopped.StoppingAt.Time); took < 1900*time.Millisecond {
+	if took := stopped.ExecutionStoppedAt.Sub(*stopped.StoppingAt); took < 1900*time.Millisecond {
 		t.Errorf("stopped %v after stopping began; the 2s stopTimeout was not honoured", took)
 	}
 }
@@ -100,13 +100,13 @@ func TestDockerEssentialExitStopsTheTask(t *testing.T) {
 	side.Essential = aws.Bool(false)
 	arn := w.runTask(a, w.registerTD("docker-exit", types.NetworkModeBridge, app, side), nil)
 	stopped := w.waitStatus(arn, ecs.TaskStopped, time.Minute)
-	if stopped.StopCode != ecs.StopEssentialContainerExited || stopped.StoppedReason != agent.ReasonEssentialExited {
-		t.Errorf("stopCode %q reason %q; want EssentialContainerExited", stopped.StopCode, stopped.StoppedReason)
+	if stopped.StopCode != types.TaskStopCodeEssentialContainerExited || aws.ToString(stopped.StoppedReason) != agent.ReasonEssentialExited {
+		t.Errorf("stopCode %q reason %q; want EssentialContainerExited", stopped.StopCode, aws.ToString(stopped.StoppedReason))
 	}
-	if c := container(stopped, "app"); c.ExitCode == nil || *c.ExitCode != 5 {
+	if !exited(container(stopped, "app"), 5) {
 		t.Errorf("containers %s; want app's exit code 5", describeContainers(stopped))
 	}
-	if c := container(stopped, "side"); c.LastStatus != ecs.ContainerStopped || c.ExitCode == nil {
+	if c := container(stopped, "side"); aws.ToString(c.LastStatus) != ecs.ContainerStopped || c.ExitCode == nil {
 		t.Errorf("containers %s; want side stopped with an exit code", describeContainers(stopped))
 	}
 }
@@ -122,7 +122,7 @@ func TestDockerDependsOnOrdering(t *testing.T) {
 	app.DependsOn = []types.ContainerDependency{{ContainerName: aws.String("init"), Condition: types.ContainerConditionSuccess}}
 	arn := w.runTask(a, w.registerTD("docker-order", types.NetworkModeBridge, initC, app), nil)
 	running := w.waitStatus(arn, ecs.TaskRunning, time.Minute)
-	if c := container(running, "init"); c.LastStatus != ecs.ContainerStopped || c.ExitCode == nil || *c.ExitCode != 0 {
+	if !exited(container(running, "init"), 0) {
 		t.Errorf("containers %s; want init STOPPED with exit 0 once the task runs", describeContainers(running))
 	}
 	cs := containersOf(t, a.driver, arn)

@@ -23,7 +23,6 @@ import (
 	"github.com/berth-run/berth/shared/control"
 	"github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/local"
-	"github.com/berth-run/berth/shared/store"
 )
 
 func TestMain(m *testing.M) {
@@ -51,7 +50,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	p := testenv.Plane(t, local.Config{Timings: fastTimings, TickEvery: 500 * time.Millisecond})
+	return newWorldWith(t, fastTimings)
+}
+
+func newWorldWith(t *testing.T, timings control.AgentTimings) *world {
+	t.Helper()
+	p := testenv.Plane(t, local.Config{Timings: timings, TickEvery: 250 * time.Millisecond})
 	w := &world{t: t, plane: p, ecs: testenv.ECS(p.Endpoint())}
 	_, err := w.ecs.CreateCluster(context.Background(), &sdkecs.CreateClusterInput{ClusterName: aws.String(testCluster)})
 	check(t, err)
@@ -142,71 +146,46 @@ func (w *world) registerTD(family string, networkMode types.NetworkMode, contain
 	return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 }
 
-// runTask places a task of tdArn on the agent's instance, as RunTask
-// would, through the store's domain layer.
-func (w *world) runTask(a *runningAgent, tdArn string, ov *ecs.TaskOverride) string {
+// runTask starts a task of tdArn on the agent's instance (StartTask).
+func (w *world) runTask(a *runningAgent, tdArn string, ov *types.TaskOverride) string {
 	w.t.Helper()
-	ctx := context.Background()
-	db := w.plane.Control().DB()
-	ref, err := ecs.ParseTaskDefinitionRef("taskDefinition", tdArn)
-	check(w.t, err)
-	td, _, err := db.TaskDefinition(ctx, ref)
-	check(w.t, err)
-	instID := lastPart(a.ContainerInstanceArn())
-	inst, ok, err := db.Instance(ctx, testCluster, instID)
-	check(w.t, err)
-	if !ok {
-		w.t.Fatalf("instance %s is not registered", instID)
-	}
-	acct := db.Account()
-	id := local.RandomID()
-	arn := acct.TaskARN(testCluster, id)
-	now := ecs.At(time.Now())
-	task := store.Task{
-		Task: ecs.Task{
-			TaskArn: arn, ClusterArn: acct.ClusterARN(testCluster), ContainerInstanceArn: inst.ContainerInstanceArn,
-			TaskDefinitionArn: td.TaskDefinitionArn, DesiredStatus: ecs.TaskRunning, LastStatus: ecs.TaskPending,
-			Group: "family:" + td.Family, LaunchType: ecs.LaunchEC2, CreatedAt: now, Overrides: ov,
-			AvailabilityZone: "us-east-1b",
-		},
-		Berth: store.TaskState{Cluster: testCluster, InstanceID: instID, Needs: ecs.TaskRequirements(&td, ov)},
-	}
-	for _, c := range td.ContainerDefinitions {
-		task.Containers = append(task.Containers, ecs.Container{
-			ContainerArn: acct.ContainerARN(testCluster, id, local.RandomID()), TaskArn: arn, Name: c.Name,
-			Image: c.Image, LastStatus: ecs.ContainerPending, NetworkBindings: []ecs.NetworkBinding{}, NetworkInterfaces: []ecs.Raw{},
-		})
-	}
-	check(w.t, db.CommitPlacement(ctx, []store.Instance{inst}, []store.Task{task}, nil))
-	return arn
-}
-
-// stopTask asks for a task to stop, as StopTask would.
-func (w *world) stopTask(arn, reason string) {
-	w.t.Helper()
-	_, err := w.plane.Control().DB().UpdateTask(context.Background(), testCluster, lastPart(arn), func(t *store.Task) error {
-		if t.DesiredStatus == ecs.TaskStopped {
-			return store.ErrUnchanged
-		}
-		t.DesiredStatus = ecs.TaskStopped
-		t.StopCode, t.StoppedReason = ecs.StopUserInitiated, reason
-		return nil
+	out, err := w.ecs.StartTask(context.Background(), &sdkecs.StartTaskInput{
+		Cluster: aws.String(testCluster), ContainerInstances: []string{a.ContainerInstanceArn()},
+		TaskDefinition: aws.String(tdArn), Overrides: ov,
 	})
 	check(w.t, err)
+	if len(out.Tasks) != 1 {
+		w.t.Fatalf("StartTask started %d tasks (failures %+v); want 1", len(out.Tasks), out.Failures)
+	}
+	return aws.ToString(out.Tasks[0].TaskArn)
 }
 
-// task reads a task as DescribeTasks would show it.
-func (w *world) task(arn string) ecs.Task {
+// stopTask calls StopTask.
+func (w *world) stopTask(arn, reason string) {
 	w.t.Helper()
-	t, err := w.plane.Control().DB().Task(context.Background(), testCluster, lastPart(arn))
+	in := &sdkecs.StopTaskInput{Cluster: aws.String(testCluster), Task: aws.String(arn)}
+	if reason != "" {
+		in.Reason = aws.String(reason)
+	}
+	_, err := w.ecs.StopTask(context.Background(), in)
 	check(w.t, err)
-	return t.Task
+}
+
+// task describes a task (DescribeTasks).
+func (w *world) task(arn string) types.Task {
+	w.t.Helper()
+	out, err := w.ecs.DescribeTasks(context.Background(), &sdkecs.DescribeTasksInput{Cluster: aws.String(testCluster), Tasks: []string{arn}})
+	check(w.t, err)
+	if len(out.Tasks) != 1 {
+		w.t.Fatalf("DescribeTasks found %d tasks (failures %+v); want 1", len(out.Tasks), out.Failures)
+	}
+	return out.Tasks[0]
 }
 
 // waitTask waits until the task satisfies cond and returns it.
-func (w *world) waitTask(arn, what string, within time.Duration, cond func(ecs.Task) bool) ecs.Task {
+func (w *world) waitTask(arn, what string, within time.Duration, cond func(types.Task) bool) types.Task {
 	w.t.Helper()
-	var last ecs.Task
+	var last types.Task
 	deadline := time.Now().Add(within)
 	for {
 		last = w.task(arn)
@@ -215,36 +194,48 @@ func (w *world) waitTask(arn, what string, within time.Duration, cond func(ecs.T
 		}
 		if time.Now().After(deadline) {
 			w.t.Fatalf("timed out after %v waiting for task %s to be %s; it is %s (desired %s, health %s, stopCode %q, reason %q, containers %s)",
-				within, lastPart(arn), what, last.LastStatus, last.DesiredStatus, last.HealthStatus, last.StopCode, last.StoppedReason, describeContainers(last))
+				within, lastPart(arn), what, status(last), aws.ToString(last.DesiredStatus), last.HealthStatus, last.StopCode,
+				aws.ToString(last.StoppedReason), describeContainers(last))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-func (w *world) waitStatus(arn, status string, within time.Duration) ecs.Task {
+func (w *world) waitStatus(arn, want string, within time.Duration) types.Task {
 	w.t.Helper()
-	return w.waitTask(arn, status, within, func(t ecs.Task) bool { return t.LastStatus == status })
+	return w.waitTask(arn, want, within, func(t types.Task) bool { return status(t) == want })
 }
 
-func describeContainers(t ecs.Task) string {
+func status(t types.Task) string { return aws.ToString(t.LastStatus) }
+
+func describeContainers(t types.Task) string {
 	s := ""
 	for _, c := range t.Containers {
-		code := "-"
-		if c.ExitCode != nil {
-			code = strconv.Itoa(*c.ExitCode)
-		}
-		s += fmt.Sprintf("[%s %s exit=%s health=%s reason=%q] ", c.Name, c.LastStatus, code, c.HealthStatus, c.Reason)
+		s += fmt.Sprintf("[%s %s exit=%s health=%s reason=%q] ", aws.ToString(c.Name), aws.ToString(c.LastStatus),
+			exitText(c), c.HealthStatus, aws.ToString(c.Reason))
 	}
 	return s
 }
 
-func container(t ecs.Task, name string) ecs.Container {
+func exitText(c types.Container) string {
+	if c.ExitCode == nil {
+		return "-"
+	}
+	return strconv.Itoa(int(*c.ExitCode))
+}
+
+// exited tells whether the container stopped with exit code want.
+func exited(c types.Container, want int) bool {
+	return aws.ToString(c.LastStatus) == ecs.ContainerStopped && c.ExitCode != nil && int(*c.ExitCode) == want
+}
+
+func container(t types.Task, name string) types.Container {
 	for _, c := range t.Containers {
-		if c.Name == name {
+		if aws.ToString(c.Name) == name {
 			return c
 		}
 	}
-	return ecs.Container{}
+	return types.Container{}
 }
 
 // testappDef is a container running testapp as a host process.
@@ -316,12 +307,12 @@ func pidOf(t *testing.T, hostPort int) int {
 }
 
 // hostPortOf is the host port bound to the container's first mapping.
-func hostPortOf(t *testing.T, c ecs.Container) int {
+func hostPortOf(t *testing.T, c types.Container) int {
 	t.Helper()
-	if len(c.NetworkBindings) == 0 || c.NetworkBindings[0].HostPort == 0 {
-		t.Fatalf("container %s has no host port: %+v", c.Name, c.NetworkBindings)
+	if len(c.NetworkBindings) == 0 || aws.ToInt32(c.NetworkBindings[0].HostPort) == 0 {
+		t.Fatalf("container %s has no host port: %+v", aws.ToString(c.Name), c.NetworkBindings)
 	}
-	return c.NetworkBindings[0].HostPort
+	return int(aws.ToInt32(c.NetworkBindings[0].HostPort))
 }
 
 // containersOf lists the driver's containers of a task, by name.
@@ -369,20 +360,6 @@ func getErr(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
-}
-
-// forceStopped marks a task STOPPED behind its agent's back, as the
-// control plane does when it declares the task's host lost.
-func forceStopped(t *testing.T, w *world, arn string) {
-	t.Helper()
-	now := ecs.At(time.Now())
-	_, err := w.plane.Control().DB().UpdateTask(context.Background(), testCluster, lastPart(arn), func(tk *store.Task) error {
-		tk.DesiredStatus, tk.LastStatus = ecs.TaskStopped, ecs.TaskStopped
-		tk.StoppedReason = "Host lost (test)"
-		tk.StoppingAt, tk.StoppedAt, tk.ExecutionStoppedAt = now, now, now
-		return nil
-	})
-	check(t, err)
 }
 
 // consistently checks cond for the whole of d: it asserts that something

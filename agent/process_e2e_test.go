@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-run/berth/agent"
 	"github.com/berth-run/berth/internal/testenv"
+	"github.com/berth-run/berth/shared/control"
 	"github.com/berth-run/berth/shared/ecs"
 )
 
@@ -130,8 +131,8 @@ func TestTaskRunsServesOnDynamicPortAndStops(t *testing.T) {
 	web.Environment = []types.KeyValuePair{{Name: aws.String("GREETING"), Value: aws.String("hello")}}
 	web.StopTimeout = aws.Int32(5)
 	td := w.registerTD("web", types.NetworkModeBridge, web)
-	ov := &ecs.TaskOverride{ContainerOverrides: []ecs.ContainerOverride{{
-		Name: "web", Environment: []ecs.KeyValuePair{{Name: "GREETING", Value: "overridden"}},
+	ov := &types.TaskOverride{ContainerOverrides: []types.ContainerOverride{{
+		Name: aws.String("web"), Environment: []types.KeyValuePair{{Name: aws.String("GREETING"), Value: aws.String("overridden")}},
 	}}}
 	arn := w.runTask(a, td, ov)
 
@@ -144,23 +145,22 @@ func TestTaskRunsServesOnDynamicPortAndStops(t *testing.T) {
 	if got := get(t, fmt.Sprintf("http://127.0.0.1:%d/env?name=GREETING", port)); got != "overridden" {
 		t.Errorf("GREETING = %q; want the override's value", got)
 	}
-	if c.LastStatus != ecs.ContainerRunning || c.RuntimeID == "" {
-		t.Errorf("container is %s with runtime id %q; want RUNNING with an id", c.LastStatus, c.RuntimeID)
+	if aws.ToString(c.LastStatus) != ecs.ContainerRunning || aws.ToString(c.RuntimeId) == "" {
+		t.Errorf("container is %s with runtime id %q; want RUNNING with an id", aws.ToString(c.LastStatus), aws.ToString(c.RuntimeId))
 	}
-	if running.StartedAt.IsZero() || running.PullStartedAt.IsZero() || running.PullStoppedAt.IsZero() {
+	if running.StartedAt == nil || running.PullStartedAt == nil || running.PullStoppedAt == nil {
 		t.Errorf("startedAt=%v pullStartedAt=%v pullStoppedAt=%v; want all set", running.StartedAt, running.PullStartedAt, running.PullStoppedAt)
 	}
 
 	w.stopTask(arn, "test says stop")
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 10*time.Second)
-	c = container(stopped, "web")
-	if c.LastStatus != ecs.ContainerStopped || c.ExitCode == nil || *c.ExitCode != 0 {
+	if !exited(container(stopped, "web"), 0) {
 		t.Errorf("container %s; want STOPPED with exit code 0 (testapp exits 0 on SIGTERM)", describeContainers(stopped))
 	}
-	if stopped.StopCode != ecs.StopUserInitiated || stopped.StoppedReason != "test says stop" {
-		t.Errorf("stopCode %q reason %q; want the StopTask's", stopped.StopCode, stopped.StoppedReason)
+	if stopped.StopCode != types.TaskStopCodeUserInitiated || aws.ToString(stopped.StoppedReason) != "test says stop" {
+		t.Errorf("stopCode %q reason %q; want the StopTask's", stopped.StopCode, aws.ToString(stopped.StoppedReason))
 	}
-	if stopped.StoppingAt.IsZero() || stopped.ExecutionStoppedAt.IsZero() {
+	if stopped.StoppingAt == nil || stopped.ExecutionStoppedAt == nil {
 		t.Errorf("stoppingAt=%v executionStoppedAt=%v; want both set", stopped.StoppingAt, stopped.ExecutionStoppedAt)
 	}
 	if _, err := getErr(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
@@ -180,10 +180,10 @@ func TestStopTimeoutEscalatesToSIGKILL(t *testing.T) {
 	w.waitStatus(arn, ecs.TaskRunning, 20*time.Second)
 	w.stopTask(arn, "")
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 10*time.Second)
-	if c := container(stopped, "stubborn"); c.ExitCode == nil || *c.ExitCode != 137 {
+	if !exited(container(stopped, "stubborn"), 137) {
 		t.Errorf("containers %s; want exit code 137 (SIGKILL after the stop timeout)", describeContainers(stopped))
 	}
-	took := stopped.ExecutionStoppedAt.Sub(stopped.StoppingAt.Time)
+	took := stopped.ExecutionStoppedAt.Sub(*stopped.StoppingAt)
 	if took < 1900*time.Millisecond {
 		t.Errorf("stopped %v after stopping began; the 2s stopTimeout was not honoured", took)
 	}
@@ -205,14 +205,14 @@ func TestKilledProcessStopsTaskWithExitCode137(t *testing.T) {
 	check(t, syscall.Kill(pid, syscall.SIGKILL))
 
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 20*time.Second)
-	if c := container(stopped, "app"); c.ExitCode == nil || *c.ExitCode != 137 {
+	if !exited(container(stopped, "app"), 137) {
 		t.Errorf("containers %s; want app's exit code 137", describeContainers(stopped))
 	}
-	if c := container(stopped, "side"); c.LastStatus != ecs.ContainerStopped || c.ExitCode == nil || *c.ExitCode != 0 {
+	if !exited(container(stopped, "side"), 0) {
 		t.Errorf("containers %s; want side stopped (exit 0 on SIGTERM) with the task", describeContainers(stopped))
 	}
-	if stopped.StopCode != ecs.StopEssentialContainerExited || stopped.StoppedReason != agent.ReasonEssentialExited {
-		t.Errorf("stopCode %q reason %q; want EssentialContainerExited, %q", stopped.StopCode, stopped.StoppedReason, agent.ReasonEssentialExited)
+	if stopped.StopCode != types.TaskStopCodeEssentialContainerExited || aws.ToString(stopped.StoppedReason) != agent.ReasonEssentialExited {
+		t.Errorf("stopCode %q reason %q; want EssentialContainerExited, %q", stopped.StopCode, aws.ToString(stopped.StoppedReason), agent.ReasonEssentialExited)
 	}
 }
 
@@ -245,41 +245,49 @@ func TestAgentRestartAdoptsRunningTasks(t *testing.T) {
 	if got := containersOf(t, b.driver, arn)["app"].StartedAt; !got.Equal(started) {
 		t.Fatalf("container start time %v, was %v", got, started)
 	}
-	if got := w.task(arn); got.LastStatus != ecs.TaskRunning || !got.StartedAt.Equal(before.StartedAt.Time) {
-		t.Fatalf("task is %s started %v; want still RUNNING since %v", got.LastStatus, got.StartedAt, before.StartedAt)
+	if got := w.task(arn); status(got) != ecs.TaskRunning || !got.StartedAt.Equal(*before.StartedAt) || got.Version != before.Version {
+		t.Fatalf("task is %s (version %d) started %v; want still RUNNING since %v, unchanged (version %d)",
+			status(got), got.Version, got.StartedAt, before.StartedAt, before.Version)
 	}
 
 	w.stopTask(arn, "after restart")
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 10*time.Second)
-	if c := container(stopped, "app"); c.ExitCode == nil || *c.ExitCode != 0 {
+	if !exited(container(stopped, "app"), 0) {
 		t.Errorf("containers %s; want exit 0", describeContainers(stopped))
 	}
 }
 
-// TestOrphanedContainersAreStoppedAndRemoved: containers of a task the
-// control plane stopped while the agent was away (its host declared lost)
-// are stopped and removed by the restarted agent.
+// TestOrphanedContainersAreStoppedAndRemoved: when the control plane
+// declares a silent agent's host lost, it stops the host's tasks; the
+// agent, back, stops and removes their containers.
 func TestOrphanedContainersAreStoppedAndRemoved(t *testing.T) {
 	needTestapp(t)
-	w := newWorld(t)
+	w := newWorldWith(t, control.AgentTimings{
+		PollInterval: time.Second, HeartbeatWrite: 200 * time.Millisecond, MaxWait: time.Second,
+		DisconnectAfter: 2 * time.Second, LostAfter: 4 * time.Second,
+	})
 	cfg := w.agentConfig(t.TempDir())
+	cfg.PollWait = time.Second
 	a := w.startAgent(cfg)
 	app := testappDef("app")
 	app.PortMappings = []types.PortMapping{{ContainerPort: aws.Int32(8080)}}
 	arn := w.runTask(a, w.registerTD("orphan", types.NetworkModeBridge, app), nil)
 	running := w.waitStatus(arn, ecs.TaskRunning, 20*time.Second)
 	port := hostPortOf(t, container(running, "app"))
+	pidOf(t, port)
 	a.stop(t)
 
-	forceStopped(t, w, arn)
-	b := w.startAgent(cfg)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(containersOf(t, b.driver, arn)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the orphaned task's containers are still on the host: %v", containersOf(t, b.driver, arn))
-		}
-		time.Sleep(50 * time.Millisecond)
+	lost := w.waitStatus(arn, ecs.TaskStopped, 30*time.Second)
+	if !strings.Contains(aws.ToString(lost.StoppedReason), "Host lost") {
+		t.Fatalf("task stopped with reason %q; want the host declared lost", aws.ToString(lost.StoppedReason))
 	}
+	if _, err := getErr(fmt.Sprintf("http://127.0.0.1:%d/", port)); err != nil {
+		t.Fatalf("the task's process should still run while its agent is away: %v", err)
+	}
+	b := w.startAgent(cfg)
+	testenv.Eventually(t, 20*time.Second, "the orphaned task's containers removed from the host", func() bool {
+		return len(containersOf(t, b.driver, arn)) == 0
+	})
 	if _, err := getErr(fmt.Sprintf("http://127.0.0.1:%d/", port)); err == nil {
 		t.Errorf("the orphaned task still answers on port %d", port)
 	}
@@ -308,21 +316,21 @@ func TestDependsOnOrdersStartAndStop(t *testing.T) {
 	arn := w.runTask(a, w.registerTD("ordered", types.NetworkModeBridge, initC, db, app), nil)
 
 	// init succeeded and db runs, but db is not healthy: app must wait.
-	waiting := w.waitTask(arn, "init stopped and db running", 20*time.Second, func(t ecs.Task) bool {
-		return container(t, "init").LastStatus == ecs.ContainerStopped && container(t, "db").LastStatus == ecs.ContainerRunning
+	waiting := w.waitTask(arn, "init stopped and db running", 20*time.Second, func(t types.Task) bool {
+		return exited(container(t, "init"), 0) && aws.ToString(container(t, "db").LastStatus) == ecs.ContainerRunning
 	})
 	if c := containersOf(t, a.driver, arn)["app"]; c.Status == agent.StatusRunning {
 		t.Fatalf("app started before db was healthy")
 	}
-	if waiting.LastStatus != ecs.TaskPending {
-		t.Fatalf("task is %s while app waits; want PENDING", waiting.LastStatus)
+	if status(waiting) != ecs.TaskPending {
+		t.Fatalf("task is %s while app waits; want PENDING", status(waiting))
 	}
 	dbPort := hostPortOf(t, container(waiting, "db"))
 	answer(t, dbPort)
 	post(t, fmt.Sprintf("http://127.0.0.1:%d/health/ok", dbPort))
 
 	running := w.waitStatus(arn, ecs.TaskRunning, 20*time.Second)
-	if running.HealthStatus != ecs.HealthHealthy {
+	if running.HealthStatus != types.HealthStatusHealthy {
 		t.Errorf("task health %s; want HEALTHY (its one checked essential container is)", running.HealthStatus)
 	}
 	cs := containersOf(t, a.driver, arn)
@@ -350,13 +358,13 @@ func TestUnsatisfiableDependencyFailsTheTask(t *testing.T) {
 	app.DependsOn = []types.ContainerDependency{{ContainerName: aws.String("init"), Condition: types.ContainerConditionSuccess}}
 	arn := w.runTask(a, w.registerTD("doomed", types.NetworkModeBridge, initC, app), nil)
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 20*time.Second)
-	if stopped.StopCode != ecs.StopTaskFailedToStart || !strings.Contains(stopped.StoppedReason, "exit code 3") {
-		t.Errorf("stopCode %q reason %q; want TaskFailedToStart naming init's exit code 3", stopped.StopCode, stopped.StoppedReason)
+	if stopped.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.Contains(aws.ToString(stopped.StoppedReason), "exit code 3") {
+		t.Errorf("stopCode %q reason %q; want TaskFailedToStart naming init's exit code 3", stopped.StopCode, aws.ToString(stopped.StoppedReason))
 	}
-	if c := container(stopped, "init"); c.ExitCode == nil || *c.ExitCode != 3 {
+	if !exited(container(stopped, "init"), 3) {
 		t.Errorf("containers %s; want init's exit code 3", describeContainers(stopped))
 	}
-	if c := container(stopped, "app"); c.LastStatus != ecs.ContainerStopped || !containersOf(t, a.driver, arn)["app"].StartedAt.IsZero() {
+	if c := container(stopped, "app"); aws.ToString(c.LastStatus) != ecs.ContainerStopped || !containersOf(t, a.driver, arn)["app"].StartedAt.IsZero() {
 		t.Errorf("containers %s; app must be STOPPED without ever having run", describeContainers(stopped))
 	}
 }
@@ -370,10 +378,10 @@ func TestContainerFailingToStartFailsTheTask(t *testing.T) {
 		EntryPoint: []string{"/no/such/program"}}
 	arn := w.runTask(a, w.registerTD("bad", types.NetworkModeBridge, bad), nil)
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 20*time.Second)
-	if stopped.StopCode != ecs.StopTaskFailedToStart || !strings.Contains(stopped.StoppedReason, "CannotStartContainerError") {
-		t.Errorf("stopCode %q reason %q; want TaskFailedToStart with CannotStartContainerError", stopped.StopCode, stopped.StoppedReason)
+	if stopped.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.Contains(aws.ToString(stopped.StoppedReason), "CannotStartContainerError") {
+		t.Errorf("stopCode %q reason %q; want TaskFailedToStart with CannotStartContainerError", stopped.StopCode, aws.ToString(stopped.StoppedReason))
 	}
-	if c := container(stopped, "bad"); c.LastStatus != ecs.ContainerStopped || c.Reason == "" {
+	if c := container(stopped, "bad"); aws.ToString(c.LastStatus) != ecs.ContainerStopped || aws.ToString(c.Reason) == "" {
 		t.Errorf("containers %s; want bad STOPPED with a reason", describeContainers(stopped))
 	}
 }
@@ -391,9 +399,9 @@ func TestFailingHealthCheckMakesTaskUnhealthy(t *testing.T) {
 		Interval: aws.Int32(5), Timeout: aws.Int32(5), Retries: aws.Int32(1),
 	}
 	arn := w.runTask(a, w.registerTD("sick", types.NetworkModeBridge, app), nil)
-	sick := w.waitTask(arn, "UNHEALTHY", 20*time.Second, func(t ecs.Task) bool { return t.HealthStatus == ecs.HealthUnhealthy })
-	if sick.LastStatus != ecs.TaskRunning || container(sick, "app").HealthStatus != ecs.HealthUnhealthy {
-		t.Errorf("task %s, containers %s; want RUNNING with app UNHEALTHY", sick.LastStatus, describeContainers(sick))
+	sick := w.waitTask(arn, "UNHEALTHY", 20*time.Second, func(t types.Task) bool { return t.HealthStatus == types.HealthStatusUnhealthy })
+	if status(sick) != ecs.TaskRunning || container(sick, "app").HealthStatus != types.HealthStatusUnhealthy {
+		t.Errorf("task %s, containers %s; want RUNNING with app UNHEALTHY", status(sick), describeContainers(sick))
 	}
 }
 
@@ -407,7 +415,7 @@ func TestTaskCleanupRemovesContainersAfterTheWait(t *testing.T) {
 	a := w.startAgent(cfg)
 	arn := w.runTask(a, w.registerTD("brief", types.NetworkModeBridge, testappDef("brief", "--port", "0", "--exit-after", "100ms")), nil)
 	stopped := w.waitStatus(arn, ecs.TaskStopped, 20*time.Second)
-	if stopped.StopCode != ecs.StopEssentialContainerExited {
+	if stopped.StopCode != types.TaskStopCodeEssentialContainerExited {
 		t.Errorf("stopCode %q; want EssentialContainerExited", stopped.StopCode)
 	}
 	dir := filepath.Join(cfg.DataDir, "process", "tasks", lastPart(arn))

@@ -19,9 +19,7 @@ import (
 	"github.com/berth-run/berth/agent/process"
 	"github.com/berth-run/berth/internal/testenv"
 	"github.com/berth-run/berth/internal/testimage"
-	"github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/local"
-	"github.com/berth-run/berth/shared/store"
 )
 
 func TestMain(m *testing.M) {
@@ -104,9 +102,15 @@ func TestShutdownLeavesTasksRunningForTheNextUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arn := placeTask(t, p, p.Agents()[0].ContainerInstanceArn(), aws.ToString(td.TaskDefinition.TaskDefinitionArn))
-	running := waitStatus(t, p, arn, ecs.TaskRunning)
-	port := running.Containers[0].NetworkBindings[0].HostPort
+	out, err := c.StartTask(context.Background(), &sdkecs.StartTaskInput{
+		ContainerInstances: []string{p.Agents()[0].ContainerInstanceArn()}, TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+	})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("StartTask: %v (failures %+v)", err, out)
+	}
+	arn := aws.ToString(out.Tasks[0].TaskArn)
+	running := waitStatus(t, p, arn, "RUNNING")
+	port := int(aws.ToInt32(running.Containers[0].NetworkBindings[0].HostPort))
 	pid := pidOf(t, port)
 
 	if err := p.Shutdown(context.Background()); err != nil {
@@ -124,63 +128,28 @@ func TestShutdownLeavesTasksRunningForTheNextUp(t *testing.T) {
 	if got := pidOf(t, port); got != pid {
 		t.Fatalf("after the next berth up the task's pid is %s, was %s", got, pid)
 	}
-	_, err = p.Control().DB().UpdateTask(context.Background(), "default", lastPart(arn), func(t *store.Task) error {
-		t.DesiredStatus = ecs.TaskStopped
-		return nil
-	})
-	if err != nil {
+	if _, err := testenv.ECS(p.Endpoint()).StopTask(context.Background(), &sdkecs.StopTaskInput{Task: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}
-	stopped := waitStatus(t, p, arn, ecs.TaskStopped)
+	stopped := waitStatus(t, p, arn, "STOPPED")
 	if code := stopped.Containers[0].ExitCode; code == nil || *code != 0 {
 		t.Fatalf("the adopted task stopped with exit code %v; want 0", code)
 	}
 }
 
-// placeTask creates a task on an instance as RunTask would, through the
-// store's domain layer.
-func placeTask(t *testing.T, p *local.Plane, instanceArn, tdArn string) string {
+func waitStatus(t *testing.T, p *local.Plane, arn, status string) types.Task {
 	t.Helper()
-	ctx := context.Background()
-	db := p.Control().DB()
-	ref, err := ecs.ParseTaskDefinitionRef("taskDefinition", tdArn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	td, _, err := db.TaskDefinition(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, _, err := db.Instance(ctx, "default", lastPart(instanceArn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := local.RandomID()
-	arn := db.Account().TaskARN("default", id)
-	task := store.Task{
-		Task: ecs.Task{TaskArn: arn, ClusterArn: db.Account().ClusterARN("default"), ContainerInstanceArn: instanceArn,
-			TaskDefinitionArn: td.TaskDefinitionArn, DesiredStatus: ecs.TaskRunning, LastStatus: ecs.TaskPending,
-			Group: "family:" + td.Family, LaunchType: ecs.LaunchEC2, CreatedAt: ecs.At(time.Now())},
-		Berth: store.TaskState{Cluster: "default", InstanceID: lastPart(instanceArn), Needs: ecs.TaskRequirements(&td, nil)},
-	}
-	for _, c := range td.ContainerDefinitions {
-		task.Containers = append(task.Containers, ecs.Container{TaskArn: arn, Name: c.Name, Image: c.Image, LastStatus: ecs.ContainerPending})
-	}
-	if err := db.CommitPlacement(ctx, []store.Instance{inst}, []store.Task{task}, nil); err != nil {
-		t.Fatal(err)
-	}
-	return arn
-}
-
-func waitStatus(t *testing.T, p *local.Plane, arn, status string) ecs.Task {
-	t.Helper()
-	var task store.Task
+	var task types.Task
+	c := testenv.ECS(p.Endpoint())
 	testenv.Eventually(t, 30*time.Second, "task "+status, func() bool {
-		var err error
-		task, err = p.Control().DB().Task(context.Background(), "default", lastPart(arn))
-		return err == nil && task.LastStatus == status
+		out, err := c.DescribeTasks(context.Background(), &sdkecs.DescribeTasksInput{Tasks: []string{arn}})
+		if err != nil || len(out.Tasks) != 1 {
+			return false
+		}
+		task = out.Tasks[0]
+		return aws.ToString(task.LastStatus) == status
 	})
-	return task.Task
+	return task
 }
 
 var pidPattern = regexp.MustCompile(`pid=(\d+)`)
@@ -202,13 +171,4 @@ func pidOf(t *testing.T, port int) string {
 		return m != nil
 	})
 	return pid
-}
-
-func lastPart(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == '/' {
-			return arn[i+1:]
-		}
-	}
-	return arn
 }
