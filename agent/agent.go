@@ -178,9 +178,11 @@ func (a *Agent) loop(ctx context.Context) error {
 		case out := <-polls:
 			a.applyDesired(ctx, out, nil)
 		case id, ok := <-events:
-			if ok {
-				a.routeEvent(ctx, id)
+			if !ok {
+				events = nil // the driver stopped reporting; resyncs carry on
+				continue
 			}
+			a.routeEvent(ctx, id)
 		case r := <-a.exited:
 			a.runnerExited(ctx, r)
 		case <-resync.C:
@@ -316,27 +318,27 @@ func (a *Agent) routeEvent(ctx context.Context, id string) {
 		r.poke()
 		return
 	}
-	a.adoptStray(ctx, arn)
-}
-
-// adoptStray starts a runner for a task found on the host without one.
-func (a *Agent) adoptStray(ctx context.Context, arn string) {
 	found, err := a.listByTask(ctx)
 	if err != nil {
 		a.log.Warn("list containers", "error", err)
 		return
 	}
-	if len(found[arn]) == 0 {
+	a.adoptStray(ctx, arn, found[arn])
+}
+
+// adoptStray starts a runner for a task found on the host without one.
+func (a *Agent) adoptStray(ctx context.Context, arn string, containers []ContainerState) {
+	if len(containers) == 0 {
 		return
 	}
 	for _, t := range a.lastDesired.Tasks {
 		if t.TaskArn == arn {
 			td := a.lastDesired.TaskDefinitions[t.TaskDefinitionArn]
-			a.startRunner(ctx, arn, &t, &td, found[arn])
+			a.startRunner(ctx, arn, &t, &td, containers)
 			return
 		}
 	}
-	a.startRunner(ctx, arn, nil, nil, found[arn])
+	a.startRunner(ctx, arn, nil, nil, containers)
 }
 
 // resync wakes every runner and takes up containers no runner owns, in
@@ -352,7 +354,7 @@ func (a *Agent) resync(ctx context.Context) {
 	}
 	for _, arn := range sortedKeys(found) {
 		if a.runners[arn] == nil {
-			a.adoptStray(ctx, arn)
+			a.adoptStray(ctx, arn, found[arn])
 		}
 	}
 }

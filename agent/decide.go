@@ -123,11 +123,18 @@ type Plan struct {
 // container exited.
 const ReasonEssentialExited = "Essential container in task exited"
 
+// ReasonNoContainers fails a task whose definition reached the agent
+// without containers.
+const ReasonNoContainers = "ResourceInitializationError: the task's definition has no containers (it did not reach the agent)"
+
 // Decide plans the next step of a task.
 func Decide(v TaskView) Plan {
 	p := Plan{Cause: v.Cause, Blocked: map[string]string{}}
 	if p.Cause == nil && v.DesiredStopped {
 		p.Cause = &StopCause{Desired: true}
+	}
+	if p.Cause == nil && len(v.Containers) == 0 {
+		p.Cause = &StopCause{Code: ecs.StopTaskFailedToStart, Reason: ReasonNoContainers}
 	}
 	if p.Cause == nil {
 		p.Cause = essentialFailure(v.Containers)

@@ -191,6 +191,11 @@ func TestDecide(t *testing.T) {
 			status: ecs.TaskStopped, code: ecs.StopEssentialContainerExited, reasonHas: "x",
 		},
 		{
+			name:   "a task without containers fails to start",
+			view:   TaskView{},
+			status: ecs.TaskStopped, code: ecs.StopTaskFailedToStart, reasonHas: "no containers",
+		},
+		{
 			name: "a dependency cycle still stops",
 			view: TaskView{DesiredStopped: true, Containers: []ContainerView{
 				cv("a", PhaseRunning, dependsOn(dep("b", ecs.DependStart))),

@@ -16,6 +16,9 @@ const maxReportRetry = 30 * time.Second
 // or is not applied is retried with backoff; the next one carries the
 // latest state, whatever it is then.
 func (r *runner) report(ctx context.Context, plan Plan) {
+	if r.sentStopped {
+		return // STOPPED is final; nothing after it would be taken
+	}
 	in := r.buildReport(plan)
 	// A task never moves back in its lifecycle, even in what the agent says.
 	if ecs.TaskStatusOrder(in.Status) < ecs.TaskStatusOrder(r.sentStatus) {
@@ -42,7 +45,9 @@ func (r *runner) report(ctx context.Context, plan Plan) {
 	}
 	r.retryAt, r.retryDelay = time.Time{}, 0
 	r.sent, r.sentStatus = key, in.Status
-	r.sentStopped = in.Status == ecs.TaskStopped
+	if in.Status == ecs.TaskStopped {
+		r.sentStopped, r.stoppedAt = true, now
+	}
 	r.log.Debug("reported task state", "status", in.Status, "health", in.HealthStatus, "seq", in.Seq)
 }
 

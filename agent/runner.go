@@ -88,6 +88,7 @@ type runner struct {
 	sent         string // essence of the last report the server took
 	sentStatus   string
 	sentStopped  bool
+	stoppedAt    time.Time // when the control plane took the STOPPED report
 	pullStarted  time.Time
 	pullStopped  time.Time
 	waitingSince time.Time
@@ -235,7 +236,7 @@ func (r *runner) step(ctx context.Context) (again bool, wakeAt time.Time, done b
 	if failed {
 		wakeAt = earliest(wakeAt, now.Add(actionRetry))
 	}
-	if plan.Status == ecs.TaskStopped && r.sentStopped {
+	if r.sentStopped && r.hasContainers() {
 		due := r.cleanupDue()
 		if !now.Before(due) {
 			r.removeAll(ctx)
@@ -512,6 +513,9 @@ func (r *runner) retire(ctx context.Context) (again bool, wakeAt time.Time, done
 		wg.Wait()
 		return true, time.Time{}, false
 	}
+	if !r.hasContainers() {
+		return false, time.Time{}, true
+	}
 	now := r.a.now()
 	if r.sentStopped {
 		if due := r.cleanupDue(); now.Before(due) {
@@ -525,18 +529,21 @@ func (r *runner) retire(ctx context.Context) (again bool, wakeAt time.Time, done
 }
 
 // cleanupDue is when a stopped task's containers may go: the cleanup wait
-// after the last one finished.
+// after the task stopped (after its last container finished, or when the
+// control plane took the STOPPED report).
 func (r *runner) cleanupDue() time.Time {
-	var last time.Time
+	last := r.stoppedAt
 	for _, s := range r.all() {
 		if s.state.FinishedAt.After(last) {
 			last = s.state.FinishedAt
 		}
 	}
-	if last.IsZero() {
-		last = r.a.now()
-	}
 	return last.Add(r.a.cfg.CleanupWait)
+}
+
+// hasContainers tells whether any container of the task is still on the host.
+func (r *runner) hasContainers() bool {
+	return slices.ContainsFunc(r.all(), func(s *slot) bool { return s.id != "" })
 }
 
 // removeAll removes every container of the task; it reports whether all went.
