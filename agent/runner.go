@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-run/berth/shared/ecs"
@@ -180,17 +181,22 @@ func (r *runner) run(ctx context.Context) {
 		if again {
 			continue
 		}
-		var timer <-chan time.Time
-		if !wakeAt.IsZero() {
-			t := time.NewTimer(max(wakeAt.Sub(r.a.now()), 0))
-			timer = t.C
-			defer t.Stop()
-		}
-		select {
-		case <-ctx.Done():
-		case <-r.wake:
-		case <-timer:
-		}
+		r.wait(ctx, wakeAt)
+	}
+}
+
+// wait blocks until the runner is poked, wakeAt (if set) passes, or ctx ends.
+func (r *runner) wait(ctx context.Context, wakeAt time.Time) {
+	var timer <-chan time.Time
+	if !wakeAt.IsZero() {
+		t := time.NewTimer(max(wakeAt.Sub(r.a.now()), 0))
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-r.wake:
+	case <-timer:
 	}
 }
 
@@ -244,7 +250,8 @@ func (r *runner) step(ctx context.Context) (again bool, wakeAt time.Time, done b
 			wakeAt = earliest(wakeAt, due)
 		}
 	}
-	return acted, wakeAt, false
+	// After a failure, wait a moment rather than retrying at once.
+	return acted && !failed, wakeAt, false
 }
 
 // build lays out the definition's containers, adopting those found on the
@@ -507,10 +514,18 @@ func (r *runner) retire(ctx context.Context) (again bool, wakeAt time.Time, done
 	}
 	if len(running) > 0 {
 		var wg sync.WaitGroup
+		var failed atomic.Bool
 		for _, s := range running {
-			wg.Go(func() { r.stopContainer(ctx, s) })
+			wg.Go(func() {
+				if !r.stopContainer(ctx, s) {
+					failed.Store(true)
+				}
+			})
 		}
 		wg.Wait()
+		if failed.Load() {
+			return false, r.a.now().Add(actionRetry), false
+		}
 		return true, time.Time{}, false
 	}
 	if !r.hasContainers() {
