@@ -373,7 +373,8 @@ func healthOr(h string) string {
 }
 
 // act carries out a plan: stops, creates and starts run concurrently.
-// acted tells whether anything was done, failed whether a call failed.
+// acted tells whether anything was done, failed whether a call failed
+// without changing what the runner knows (a stop or removal to retry).
 func (r *runner) act(ctx context.Context, plan Plan) (acted, failed bool) {
 	startCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -401,15 +402,25 @@ func (r *runner) act(ctx context.Context, plan Plan) (acted, failed bool) {
 		s := byName[name]
 		wg.Go(func() { result(r.stopContainer(ctx, s)) })
 	}
+	// A create or start that fails records why on the container (or was
+	// cut short by a stop): either way the next step has news.
 	for _, name := range plan.Create {
 		s := byName[name]
-		wg.Go(func() { result(r.createContainer(startCtx, s, &mu)) })
+		wg.Go(func() {
+			r.createContainer(startCtx, s, &mu)
+			result(true)
+		})
 	}
 	for _, name := range plan.Start {
 		s := byName[name]
 		wg.Go(func() {
-			ok := s.id != "" || r.createContainer(startCtx, s, &mu)
-			result(ok && s.failed == "" && r.startContainer(startCtx, s))
+			if s.id == "" {
+				r.createContainer(startCtx, s, &mu)
+			}
+			if s.id != "" && s.failed == "" {
+				r.startContainer(startCtx, s)
+			}
+			result(true)
 		})
 	}
 	for _, s := range r.loose {
@@ -424,7 +435,7 @@ func (r *runner) act(ctx context.Context, plan Plan) (acted, failed bool) {
 
 // createContainer creates a container, pulling its image; a failure other
 // than the task being stopped meanwhile marks the container failed.
-func (r *runner) createContainer(ctx context.Context, s *slot, mu *sync.Mutex) bool {
+func (r *runner) createContainer(ctx context.Context, s *slot, mu *sync.Mutex) {
 	task, td, _ := r.snapshot()
 	defs := Containers(td, task.Overrides)
 	spec, err := ContainerSpecFor(SpecInput{
@@ -434,7 +445,7 @@ func (r *runner) createContainer(ctx context.Context, s *slot, mu *sync.Mutex) b
 	})
 	if err != nil {
 		s.failed = err.Error()
-		return false
+		return
 	}
 	mu.Lock()
 	if r.pullStarted.IsZero() {
@@ -450,28 +461,24 @@ func (r *runner) createContainer(ctx context.Context, s *slot, mu *sync.Mutex) b
 			s.failed = err.Error()
 			r.log.Warn("container could not be created", "container", s.name, "error", err)
 		}
-		return false
+		return
 	}
 	s.id = id
 	r.a.own(id, r.arn)
 	if st, err := r.a.driver.Inspect(ctx, id); err == nil {
 		s.state = st
 	}
-	return true
 }
 
-// startContainer starts a created container within the start timeout.
-func (r *runner) startContainer(ctx context.Context, s *slot) bool {
-	ctx, cancel := context.WithTimeout(ctx, r.a.cfg.StartTimeout)
+// startContainer starts a created container within the start timeout; a
+// failure other than the task being stopped meanwhile marks it failed.
+func (r *runner) startContainer(ctx context.Context, s *slot) {
+	sctx, cancel := context.WithTimeout(ctx, r.a.cfg.StartTimeout)
 	defer cancel()
-	if err := r.a.driver.Start(ctx, s.id); err != nil {
-		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			s.failed = err.Error()
-			r.log.Warn("container could not start", "container", s.name, "error", err)
-		}
-		return false
+	if err := r.a.driver.Start(sctx, s.id); err != nil && ctx.Err() == nil {
+		s.failed = err.Error()
+		r.log.Warn("container could not start", "container", s.name, "error", err)
 	}
-	return true
 }
 
 // stopContainer stops a container with its grace period (SIGTERM, then
