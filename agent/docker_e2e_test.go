@@ -130,3 +130,19 @@ func TestDockerDependsOnOrdering(t *testing.T) {
 		t.Errorf("app started at %v, before init finished at %v", cs["app"].StartedAt, cs["init"].FinishedAt)
 	}
 }
+
+// TestDockerPullFailureFailsTheTask: an image that cannot be pulled stops
+// the task with TaskFailedToStart and CannotPullContainerError.
+func TestDockerPullFailureFailsTheTask(t *testing.T) {
+	w := newWorld(t)
+	a, _ := w.startDockerAgent()
+	missing := imageDef("app", "127.0.0.1:1/berth/no-such-image:1")
+	arn := w.runTask(a, w.registerTD("docker-nopull", types.NetworkModeBridge, missing), nil)
+	stopped := w.waitStatus(arn, ecs.TaskStopped, time.Minute)
+	if stopped.StopCode != types.TaskStopCodeTaskFailedToStart || !strings.HasPrefix(aws.ToString(stopped.StoppedReason), "CannotPullContainerError") {
+		t.Errorf("stopCode %q reason %q; want TaskFailedToStart, CannotPullContainerError", stopped.StopCode, aws.ToString(stopped.StoppedReason))
+	}
+	if c := container(stopped, "app"); !strings.HasPrefix(aws.ToString(c.Reason), "CannotPullContainerError") {
+		t.Errorf("containers %s; want app's reason CannotPullContainerError", describeContainers(stopped))
+	}
+}
