@@ -200,7 +200,16 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
+// callTimeout bounds a call whose context sets no deadline, so that a
+// control plane that hangs cannot stall a runner.
+const callTimeout = 30 * time.Second
+
 func (c *Client) call(ctx context.Context, target string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", target, err)
