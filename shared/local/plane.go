@@ -41,14 +41,15 @@ type Config struct {
 	Agents AgentsConfig
 }
 
-// LocalTimings suit one machine: agents long-poll, and a silent agent is
-// noticed within seconds.
+// LocalTimings suit one machine: agents long-poll (a held poll is answered
+// within a third of DisconnectAfter, and each answer is a heartbeat), and a
+// silent agent is noticed within seconds.
 var LocalTimings = control.AgentTimings{
 	PollInterval:    time.Second,
 	HeartbeatWrite:  2 * time.Second,
 	DisconnectAfter: 10 * time.Second,
 	LostAfter:       30 * time.Second,
-	MaxWait:         10 * time.Second,
+	MaxWait:         3 * time.Second,
 }
 
 // Plane is a running local control plane.
