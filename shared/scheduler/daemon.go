@@ -245,9 +245,7 @@ func (p *pass) startDaemons(r *rollout, td *ecs.TaskDefinition, eligible []bool,
 		started = append(started, p.launch(cands[pl.Index], td).TaskID)
 		placed[pl.Index] = true
 	}
-	if len(started) > 0 {
-		p.record(StartedTasksMessage(p.name, started))
-	}
+	p.recordTasks(StartedTasksMessage, started)
 	if res.Unplaced > 0 {
 		if closest := daemonClosest(res.Rejections, placed); closest != nil {
 			p.placementFailure(placement.Result{Unplaced: res.Unplaced, Closest: closest})

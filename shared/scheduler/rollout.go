@@ -232,6 +232,9 @@ func (p *pass) rollStops(r *rollout) {
 			allowed = min(allowed, healthyBudget)
 		}
 		allowed = min(allowed, len(bounded))
+		if room := p.opt.MaxStops - len(p.stops); allowed > room {
+			allowed, p.more = room, true
+		}
 		if allowed <= 0 {
 			continue
 		}
@@ -320,9 +323,7 @@ func (p *pass) startReplicas(r *rollout) {
 	for _, pl := range res.Placements {
 		started = append(started, p.launch(pl.Index, td).TaskID)
 	}
-	if len(started) > 0 {
-		p.record(StartedTasksMessage(p.name, started))
-	}
+	p.recordTasks(StartedTasksMessage, started)
 	if res.Unplaced > 0 {
 		p.placementFailure(res)
 		r.blockedByPlacement = true

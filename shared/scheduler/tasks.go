@@ -242,6 +242,10 @@ func (p *pass) countDeployments(fresh []*taskView, kinds map[*taskView]failure) 
 	for i := range p.svc.Deployments {
 		d := &p.svc.Deployments[i]
 		ds := p.st.deployment(d.ID)
+		if d.RolloutState != ecs.RolloutInProgress {
+			// A finished deployment's count is what it was when it finished.
+			continue
+		}
 		var lastHealthy time.Time
 		for _, v := range p.tasks {
 			if v.dep != d.ID {
