@@ -93,3 +93,14 @@ func BenchmarkReconcile5000Replace(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReconcile5000ScaleIn: desiredCount drops from 5,000 to 2,000.
+func BenchmarkReconcile5000ScaleIn(b *testing.B) {
+	f := bigService(b)
+	f.update(&testing.T{}, UpdateRequest{DesiredCount: intp(2000)})
+	benchReconcile(b, f.input(), func(p Plan) {
+		if len(p.Stop) != 25 || !p.More {
+			b.Fatalf("scale-in pass: %d stops", len(p.Stop))
+		}
+	})
+}

@@ -47,7 +47,7 @@ type Options struct {
 	CircuitBreakerMinimum int
 	// MaxLaunches caps the tasks one pass starts (default 30).
 	MaxLaunches int
-	// MaxStops caps the tasks one pass stops (default 40).
+	// MaxStops caps the tasks one pass stops (default 25).
 	MaxStops int
 	// MaxItems is the size of the transaction a plan must fit (default
 	// 100): 1 for the service, 1 per stopped task, 3 per started task (the
@@ -60,7 +60,7 @@ func (o Options) withDefaults() Options {
 		o.MaxLaunches = 30
 	}
 	if o.MaxStops <= 0 {
-		o.MaxStops = 40
+		o.MaxStops = 25
 	}
 	if o.MaxItems <= 0 {
 		o.MaxItems = 100

@@ -73,6 +73,15 @@ func TestRollingUpdateFirstStep(t *testing.T) {
 					t.Errorf("launch %+v is not of the new PRIMARY deployment", l)
 				}
 			}
+			if c.stops > 0 {
+				ids := make([]string, 0, len(p.Stop))
+				for _, s := range p.Stop {
+					ids = append(ids, s.TaskArn[len(s.TaskArn)-32:])
+				}
+				if !hasMessage(p.Service, StoppedTasksMessage("web", ids)) {
+					t.Errorf("no stopped-tasks event in %+v", p.Service.Events)
+				}
+			}
 			msg := DeploymentConfigurationMessage("web")
 			if got := hasMessage(p.Service, msg); got != c.blocked {
 				t.Errorf("deployment configuration event recorded = %v, want %v", got, c.blocked)
