@@ -253,12 +253,11 @@ func (w *world) commit(t *rapid.T, snap snapshot, p Plan) bool {
 		}
 	}
 	w.checkLaunches(t, snap, p)
-	healthyStopped := false
+	if snap.svc == simReplica && p.Service.Status == ecs.ServiceActive {
+		w.checkMinHealthy(t, snap, p)
+	}
 	for _, st := range p.Stop {
 		x := w.byArn[st.TaskArn]
-		if w.healthy(&x.Task, snap.in.Now) {
-			healthyStopped = true
-		}
 		x.DesiredStatus, x.StopCode, x.StoppedReason = ecs.TaskStopped, st.StopCode, st.StoppedReason
 		x.Version++
 	}
@@ -285,7 +284,7 @@ func (w *world) commit(t *rapid.T, snap snapshot, p Plan) bool {
 	w.commits++
 	w.checkCapacity(t)
 	if snap.svc == simReplica && p.Service.Status == ecs.ServiceActive {
-		w.checkBounds(t, p, snap.in.Now, healthyStopped)
+		w.checkMaxTotal(t, p)
 	}
 	return true
 }
@@ -316,28 +315,45 @@ func (w *world) healthy(x *ecs.Task, now time.Time) bool {
 	return now.Sub(x.StartedAt.Time) >= 40*time.Second
 }
 
-// checkBounds: a rollout never exceeds maximumPercent when it starts
-// tasks, nor drops below minimumHealthyPercent when it stops a healthy one.
-func (w *world) checkBounds(t *rapid.T, p Plan, now time.Time, healthyStopped bool) {
-	d := p.Service.DesiredCount
-	dc := p.Service.DeploymentConfiguration
-	active, healthy := 0, 0
+// checkMaxTotal: a rollout that starts tasks never exceeds maximumPercent.
+func (w *world) checkMaxTotal(t *rapid.T, p Plan) {
+	if len(p.Launch) == 0 {
+		return
+	}
+	d, maxPct := p.Service.DesiredCount, *p.Service.DeploymentConfiguration.MaximumPercent
+	active := 0
 	for _, x := range w.tasks {
-		if x.Group != "service:web" {
-			continue
-		}
-		if x.DesiredStatus == ecs.TaskRunning && ecs.TaskStatusOrder(x.LastStatus) <= ecs.TaskStatusOrder(ecs.TaskRunning) {
+		if x.Group == "service:web" && x.DesiredStatus == ecs.TaskRunning && ecs.TaskStatusOrder(x.LastStatus) <= ecs.TaskStatusOrder(ecs.TaskRunning) {
 			active++
 		}
-		if w.healthy(&x.Task, now) {
-			healthy++
+	}
+	if active > MaxTotal(d, maxPct) {
+		t.Fatalf("%d tasks running or pending after launching; maximumPercent %d of %d allows %d", active, maxPct, d, MaxTotal(d, maxPct))
+	}
+}
+
+// checkMinHealthy: a plan that stops a healthy task leaves at least
+// minHealthy healthy tasks, as the tasks were when it was made (a task
+// crashing meanwhile is a fault no plan can foresee).
+func (w *world) checkMinHealthy(t *rapid.T, snap snapshot, p Plan) {
+	stopped := map[string]bool{}
+	for _, st := range p.Stop {
+		stopped[st.TaskArn] = true
+	}
+	healthyStopped, healthyLeft := false, 0
+	for i := range snap.in.Tasks {
+		x := &snap.in.Tasks[i]
+		switch {
+		case !w.healthy(x, snap.in.Now):
+		case stopped[x.TaskArn]:
+			healthyStopped = true
+		default:
+			healthyLeft++
 		}
 	}
-	if len(p.Launch) > 0 && active > MaxTotal(d, *dc.MaximumPercent) {
-		t.Fatalf("%d tasks running or pending after launching, maximumPercent %d of %d allows %d", active, *dc.MaximumPercent, d, MaxTotal(d, *dc.MaximumPercent))
-	}
-	if healthyStopped && healthy < MinHealthy(d, *dc.MinimumHealthyPercent) {
-		t.Fatalf("a healthy task was stopped leaving %d healthy; minimumHealthyPercent %d of %d needs %d", healthy, *dc.MinimumHealthyPercent, d, MinHealthy(d, *dc.MinimumHealthyPercent))
+	d, minPct := p.Service.DesiredCount, *p.Service.DeploymentConfiguration.MinimumHealthyPercent
+	if healthyStopped && healthyLeft < MinHealthy(d, minPct) {
+		t.Fatalf("a healthy task was stopped leaving %d healthy; minimumHealthyPercent %d of %d needs %d", healthyLeft, minPct, d, MinHealthy(d, minPct))
 	}
 }
 
