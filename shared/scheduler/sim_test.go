@@ -154,28 +154,28 @@ func (w *world) addInstance() {
 func (w *world) placementInstances() []placement.Instance {
 	out := make([]placement.Instance, len(w.insts))
 	for i, in := range w.insts {
-		p := placement.Instance{
+		out[i] = placement.Instance{
 			ARN: in.arn, ID: in.id, Status: in.status, AgentConnected: in.connected,
 			Attributes: map[string]string{"ecs.availability-zone": in.az},
 			Remaining:  placement.Resources{CPU: in.cpu, Memory: in.mem, Ports: []int{22}},
 			Groups:     map[string]int{},
 		}
 		if in.role != "" {
-			p.Attributes["role"] = in.role
+			out[i].Attributes["role"] = in.role
 		}
-		for _, t := range w.tasks {
-			if t.inst != i || t.LastStatus == ecs.TaskStopped {
-				continue
-			}
-			p.Remaining.CPU -= t.needs.CPU
-			p.Remaining.Memory -= t.needs.Memory
-			p.Remaining.Ports = append(p.Remaining.Ports, t.needs.Ports...)
-			p.Groups[t.Group]++
-			if t.LastStatus == ecs.TaskRunning {
-				p.RunningTasksCount++
-			}
+	}
+	for _, t := range w.tasks {
+		if t.LastStatus == ecs.TaskStopped {
+			continue
 		}
-		out[i] = p
+		p := &out[t.inst]
+		p.Remaining.CPU -= t.needs.CPU
+		p.Remaining.Memory -= t.needs.Memory
+		p.Remaining.Ports = append(p.Remaining.Ports, t.needs.Ports...)
+		p.Groups[t.Group]++
+		if t.LastStatus == ecs.TaskRunning {
+			p.RunningTasksCount++
+		}
 	}
 	return out
 }
