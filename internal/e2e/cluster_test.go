@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/berth-run/berth/agent"
+	"github.com/berth-run/berth/agent/docker"
 	"github.com/berth-run/berth/agent/process"
 	"github.com/berth-run/berth/internal/testenv"
 	"github.com/berth-run/berth/internal/testimage"
@@ -61,6 +62,23 @@ func (h *hostAgent) kill() {
 
 func (c *cluster) startAgent(clusterName, dataDir, zone, instanceType string) *hostAgent {
 	c.t.Helper()
+	cfg := c.agentConfig(clusterName, dataDir, zone, instanceType)
+	d, err := process.New(process.Options{Root: filepath.Join(dataDir, "process"), Logger: testenv.Logger(c.t)})
+	check(c.t, err)
+	return c.run(cfg, d)
+}
+
+// startDockerAgent runs an agent with the Docker driver, in its own scope.
+func (c *cluster) startDockerAgent(clusterName, dataDir, zone string) *hostAgent {
+	c.t.Helper()
+	cfg := c.agentConfig(clusterName, dataDir, zone, "t3.medium")
+	cfg.Driver, cfg.DockerScope = agent.DriverDocker, "e2e-"+filepath.Base(dataDir)
+	d, err := docker.New(docker.Options{Scope: cfg.DockerScope, Logger: testenv.Logger(c.t)})
+	check(c.t, err)
+	return c.run(cfg, d)
+}
+
+func (c *cluster) agentConfig(clusterName, dataDir, zone, instanceType string) agent.Config {
 	cfg := agent.DefaultConfig()
 	cfg.Endpoint, cfg.Cluster, cfg.Driver, cfg.DataDir = c.plane.Endpoint(), clusterName, agent.DriverProcess, dataDir
 	cfg.DisableIMDS = true
@@ -68,8 +86,12 @@ func (c *cluster) startAgent(clusterName, dataDir, zone, instanceType string) *h
 	cfg.CPUUnits, cfg.MemoryMiB = 4096, 4096
 	cfg.PollWait, cfg.ResyncEvery = time.Second, time.Second
 	cfg.StopTimeout = 5 * time.Second
-	d, err := process.New(process.Options{Root: filepath.Join(dataDir, "process"), Logger: testenv.Logger(c.t)})
-	check(c.t, err)
+	cfg.HealthCheckScale = 0.1
+	return cfg
+}
+
+func (c *cluster) run(cfg agent.Config, d agent.Driver) *hostAgent {
+	c.t.Helper()
 	a, err := agent.New(cfg, agent.Options{Driver: d, Logger: testenv.Logger(c.t)})
 	check(c.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -78,7 +100,10 @@ func (c *cluster) startAgent(clusterName, dataDir, zone, instanceType string) *h
 		defer close(h.done)
 		_ = a.Run(ctx)
 	}()
-	c.t.Cleanup(h.kill)
+	c.t.Cleanup(func() {
+		h.kill()
+		removeContainers(c.t, d)
+	})
 	select {
 	case <-a.Ready():
 	case <-h.done:
@@ -129,4 +154,22 @@ func (c *cluster) waitTasks(clusterName string, arns []string, what string, with
 
 func lastStatus(want string) func(types.Task) bool {
 	return func(t types.Task) bool { return aws.ToString(t.LastStatus) == want }
+}
+
+// removeContainers removes (killing if need be) every container a driver
+// manages, so no test leaves processes or containers behind, whatever the
+// state its tasks were left in.
+func removeContainers(t *testing.T, d agent.Driver) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	all, err := d.List(ctx)
+	if err != nil {
+		t.Errorf("list containers to clean up: %v", err)
+		return
+	}
+	for _, c := range all {
+		if err := d.Remove(ctx, c.ID); err != nil {
+			t.Errorf("remove container %s: %v", c.ID, err)
+		}
+	}
 }
