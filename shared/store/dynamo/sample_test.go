@@ -455,4 +455,3 @@ func describeChange(c store.Change) string {
 	}
 	return fmt.Sprintf("%s: %s -> %s", c.Key, img(c.Old), img(c.New))
 }
-
