@@ -14,10 +14,11 @@ import (
 	"github.com/berth-run/berth/shared/store"
 )
 
-// tableDefinition is Berth's table: the key schema, two sparse GSIs
-// projecting every attribute, on-demand billing and a stream of new and
-// old images. docs/store.md documents it for the CDK stack to mirror.
-func tableDefinition(table string) *dynamodb.CreateTableInput {
+// TableDefinition is Berth's table as a CreateTable request: the key
+// schema, two sparse GSIs projecting every attribute, on-demand billing and
+// a stream of new and old images. EnsureTable creates it; docs/store.md
+// documents it for the CDK stack, whose tests may compare against it.
+func TableDefinition(table string) *dynamodb.CreateTableInput {
 	str := func(name string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
 	}
@@ -63,7 +64,7 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 		return fmt.Errorf("ensure table %s: %w", s.table, err)
 	}
 	if desc == nil {
-		if _, err := s.client.CreateTable(ctx, tableDefinition(s.table)); err != nil && !isCode(err, "ResourceInUseException") {
+		if _, err := s.client.CreateTable(ctx, TableDefinition(s.table)); err != nil && !isCode(err, "ResourceInUseException") {
 			return fmt.Errorf("create table %s: %w", s.table, s.apiError(ctx, err))
 		}
 		s.log.Info("created DynamoDB table", "table", s.table)
@@ -125,7 +126,7 @@ func active(d *types.TableDescription) bool {
 
 // checkLayout compares an existing table with tableDefinition.
 func checkLayout(d *types.TableDescription) error {
-	want := tableDefinition(aws.ToString(d.TableName))
+	want := TableDefinition(aws.ToString(d.TableName))
 	if !sameKeys(d.KeySchema, want.KeySchema) {
 		return fmt.Errorf("%w: key schema %s; Berth needs %s", store.ErrInvalid, describeKeys(d.KeySchema), describeKeys(want.KeySchema))
 	}

@@ -62,6 +62,33 @@ func NewStore(t testing.TB, s *Server, opts ...dynamo.Option) *dynamo.Store {
 	return st
 }
 
+// NewStoreWithoutStream is NewStore on a table that has Berth's layout
+// but no stream, for tests and benchmarks that never read the change feed.
+// moto keeps a stream's whole history and copies it, with the table, on
+// every transaction (its rollback snapshot), so on a table with a stream
+// each write costs more than the last; DynamoDB's stream costs writes
+// nothing.
+func NewStoreWithoutStream(t testing.TB, s *Server, opts ...dynamo.Option) *dynamo.Store {
+	t.Helper()
+	client := s.DynamoDB()
+	name := TableName(t)
+	def := dynamo.TableDefinition(name)
+	def.StreamSpecification = nil
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := client.CreateTable(ctx, def); err != nil {
+		t.Fatalf("create table %s on %s: %v", name, s.Endpoint, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)}); err != nil {
+			t.Errorf("delete table %s: %v", name, err)
+		}
+	})
+	return dynamo.New(client, name, opts...)
+}
+
 func tail(s string) string {
 	const n = 4000
 	if len(s) > n {
