@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/berth-run/berth/shared/store"
 	"github.com/berth-run/berth/shared/store/dynamo"
 	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
@@ -99,6 +102,44 @@ func BenchmarkQuery1000(b *testing.B) {
 		}
 		if got != n {
 			b.Fatalf("read %d items; want %d", got, n)
+		}
+	}
+}
+
+// The same work without a server: what the adapter itself costs, building
+// requests and decoding responses (the SDK's HTTP and JSON excluded).
+
+func BenchmarkTransact30NoServer(b *testing.B) {
+	s := fakeStore(&fakeDynamo{transact: func(int, *dynamodb.TransactWriteItemsInput) error { return nil }})
+	writes := make([]store.Write, 30)
+	for i := range writes {
+		writes[i] = store.Write{Op: store.Put, Item: store.Item{
+			Key:  store.Key{PK: "C#default#G#service:web", SK: fmt.Sprintf("task-%02d", i)},
+			Data: benchDoc(i), GSI1: store.Key{PK: "C#default#CI#i1", SK: fmt.Sprintf("task-%02d", i)},
+		}, Expect: 3}
+	}
+	for b.Loop() {
+		if err := s.Transact(b.Context(), writes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkQuery1000NoServer(b *testing.B) {
+	out := &dynamodb.QueryOutput{}
+	for i := range 1000 {
+		out.Items = append(out.Items, map[string]types.AttributeValue{
+			dynamo.AttrPK:      &types.AttributeValueMemberS{Value: "C#default#CI"},
+			dynamo.AttrSK:      &types.AttributeValueMemberS{Value: fmt.Sprintf("%032d", i)},
+			dynamo.AttrVersion: &types.AttributeValueMemberN{Value: "7"},
+			dynamo.AttrData:    &types.AttributeValueMemberS{Value: string(benchDoc(i))},
+		})
+	}
+	s := fakeStore(&fakeDynamo{query: out})
+	for b.Loop() {
+		items, _, err := s.Query(b.Context(), store.Query{PK: "C#default#CI"})
+		if err != nil || len(items) != 1000 {
+			b.Fatalf("%d items, %v", len(items), err)
 		}
 	}
 }

@@ -24,7 +24,12 @@ type fakeDynamo struct {
 	transact func(call int, in *dynamodb.TransactWriteItemsInput) error
 	batchGet func(call int, in *dynamodb.BatchGetItemInput) (*dynamodb.BatchGetItemOutput, error)
 	getItem  error
+	query    *dynamodb.QueryOutput
 	calls    int
+}
+
+func (f *fakeDynamo) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return f.query, nil
 }
 
 func (f *fakeDynamo) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
