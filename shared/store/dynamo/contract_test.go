@@ -28,6 +28,7 @@ var fastFeed = []dynamo.FeedOption{
 }
 
 func newStore(t testing.TB, opts ...dynamo.Option) (*dynamotest.Server, *dynamo.Store) {
+	t.Helper()
 	srv := dynamotest.Shared(t)
 	return srv, dynamotest.NewStore(t, srv, quiet(opts...)...)
 }

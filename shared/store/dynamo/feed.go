@@ -297,7 +297,9 @@ func (r *feedRun) poll(ctx context.Context, sh *shard) (bool, error) {
 				return false, fmt.Errorf("handler refused %d changes: %w", len(changes), err)
 			}
 		}
-		sh.position = aws.ToString(out.Records[len(out.Records)-1].Dynamodb.SequenceNumber)
+		if last := lastSequence(out.Records); last != "" {
+			sh.position = last
+		}
 		if len(changes) > 0 {
 			// Saving a checkpoint writes to the table, which the stream
 			// announces in turn; saving only after real changes keeps that
@@ -312,6 +314,16 @@ func (r *feedRun) poll(ctx context.Context, sh *shard) (bool, error) {
 		return true, nil
 	}
 	return len(out.Records) > 0, nil
+}
+
+// lastSequence is the sequence number of the last record that has one.
+func lastSequence(records []streamtypes.Record) string {
+	for i := len(records) - 1; i >= 0; i-- {
+		if r := records[i].Dynamodb; r != nil && aws.ToString(r.SequenceNumber) != "" {
+			return aws.ToString(r.SequenceNumber)
+		}
+	}
+	return ""
 }
 
 // decode turns a batch into changes, skipping (and logging) a record that
@@ -416,6 +428,9 @@ func (r *feedRun) saveCheckpoint(ctx context.Context, sh *shard) {
 		item[attrSeq] = attrS(sh.position)
 	}
 	_, err := r.f.s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(r.f.s.table), Item: item})
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: the next run redelivers from the last checkpoint
+	}
 	if err != nil {
 		r.f.s.log.Warn("change feed: could not save checkpoint; a restart will deliver some changes again",
 			"consumer", r.f.consumer, "shard", sh.id, "err", r.f.s.apiError(ctx, err))

@@ -99,7 +99,10 @@ func (s *Store) awaitActive(ctx context.Context) (*types.TableDescription, error
 		if err != nil {
 			return nil, err
 		}
-		if desc != nil && active(desc) {
+		if desc == nil {
+			return nil, errors.New("the table disappeared while waiting for it to become ACTIVE")
+		}
+		if active(desc) {
 			return desc, nil
 		}
 		t := time.NewTimer(s.opts.tableReadyPoll)
