@@ -591,10 +591,10 @@ func (s *synthesized) checkNag(t *testing.T) {
 	annotations := assertions.Annotations_FromStack(s.stack.Stack)
 	solutions := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
 	for _, m := range *annotations.FindError(jsii.String("*"), solutions) {
-		t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data)
+		t.Errorf("cdk-nag error: %s", describe(m))
 	}
 	for _, m := range *annotations.FindWarning(jsii.String("*"), solutions) {
-		t.Errorf("cdk-nag warning at %s: %v", *m.Id, m.Entry.Data)
+		t.Errorf("cdk-nag warning: %s", describe(m))
 	}
 	suppressed := map[string]bool{}
 	for id, r := range s.resources {
@@ -620,6 +620,15 @@ func (s *synthesized) checkNag(t *testing.T) {
 	if !suppressed["AwsSolutions-SQS3"] || !suppressed["AwsSolutions-IAM5"] {
 		t.Errorf("suppressions %v: the stream's dead-letter queue and ListStreams should be the only ones", suppressed)
 	}
+}
+
+// describe renders a synthesis message (its path and text) as JSON.
+func describe(m any) string {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Sprint(m)
+	}
+	return string(raw)
 }
 
 // assertNoPanic turns a failed CDK assertion (a jsii exception, which
