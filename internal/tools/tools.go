@@ -6,9 +6,11 @@ package tools
 
 import (
 	_ "github.com/aws/aws-cdk-go/awscdk/v2"
+	_ "github.com/aws/aws-lambda-go/events"
 	_ "github.com/aws/aws-lambda-go/lambda"
 	_ "github.com/aws/aws-sdk-go-v2/config"
 	_ "github.com/aws/aws-sdk-go-v2/credentials"
+	_ "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	_ "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	_ "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	_ "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,6 +27,4 @@ import (
 	_ "go.etcd.io/bbolt"
 	_ "pgregory.net/rapid"
 	_ "quamina.net/go/quamina"
-	_ "github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	_ "github.com/aws/aws-lambda-go/events"
 )

@@ -37,4 +37,9 @@ func (s *Server) RegisterECS(c *control.Control) {
 	add(s, p, "TagResource", c.TagResource)
 	add(s, p, "UntagResource", c.UntagResource)
 	add(s, p, "ListTagsForResource", c.ListTagsForResource)
+	add(s, p, "RunTask", c.RunTask)
+	add(s, p, "StartTask", c.StartTask)
+	add(s, p, "StopTask", c.StopTask)
+	add(s, p, "DescribeTasks", c.DescribeTasks)
+	add(s, p, "ListTasks", c.ListTasks)
 }

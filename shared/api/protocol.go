@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -52,6 +53,16 @@ type Server struct {
 // NewServer returns a server with no actions; Register adds them.
 func NewServer(log *slog.Logger) *Server {
 	return &Server{actions: map[string]handler{}, log: log}
+}
+
+// Actions lists the targets served, sorted.
+func (s *Server) Actions() []string {
+	out := make([]string, 0, len(s.actions))
+	for t := range s.actions {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // register adds an action under its full target name (prefix.Action).

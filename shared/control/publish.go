@@ -12,7 +12,9 @@ import (
 
 // Publisher turns the store's committed changes into events: every new
 // version of a task or container instance becomes its ECS state-change
-// event (detail.version is the item's version). Because events
+// event (detail.version is the item's version); every change to a service a
+// Berth Service Change that wakes the reconciler, plus the Service Action
+// and Deployment State Change events its outbox gained. Because events
 // come only from committed state, no change goes unannounced and no event
 // announces a change that did not commit. Redelivered changes publish
 // duplicates with the same version, which consumers tolerate.
@@ -64,6 +66,56 @@ func (p *Publisher) eventsFor(ch store.Change) ([]bus.Event, error) {
 		in.Version = ch.New.Version
 		e, err := p.Factory.InstanceEvent(now, &in.ContainerInstance)
 		return []bus.Event{e}, err
+	case store.KindService:
+		return p.serviceEvents(now, ch)
 	}
 	return nil, nil
+}
+
+// serviceEvents announces a service change to the reconciler and publishes
+// the outbox events the new version added.
+func (p *Publisher) serviceEvents(now time.Time, ch store.Change) ([]bus.Event, error) {
+	var s store.Service
+	if err := json.Unmarshal(ch.New.Data, &s); err != nil {
+		return nil, err
+	}
+	var seen int64
+	if ch.Old != nil {
+		var old store.Service
+		if err := json.Unmarshal(ch.Old.Data, &old); err != nil {
+			return nil, err
+		}
+		seen = old.Berth.OutboxSeq
+	}
+	change, err := p.Factory.ServiceChangeEvent(now, bus.ServiceChange{
+		ClusterArn: s.ClusterArn, ServiceArn: s.ServiceArn, ServiceName: s.ServiceName, Version: ch.New.Version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	events := []bus.Event{change}
+	for _, o := range s.Berth.Outbox {
+		if o.Seq <= seen {
+			continue
+		}
+		e, err := p.outboxEvent(&s, o)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+func (p *Publisher) outboxEvent(s *store.Service, o store.OutboxEvent) (bus.Event, error) {
+	if o.DetailType == bus.DetailTypeDeploymentStateChange {
+		return p.Factory.DeploymentEvent(o.At.Time, s.ServiceArn, bus.DeploymentStateChange{
+			EventType: o.EventType, EventName: o.EventName, DeploymentID: o.DeploymentID,
+			UpdatedAt: bus.ISO(o.At.Time), Reason: o.Reason,
+		})
+	}
+	return p.Factory.ServiceActionEvent(o.At.Time, s.ServiceArn, bus.ServiceAction{
+		EventType: o.EventType, EventName: o.EventName, ClusterArn: s.ClusterArn,
+		CreatedAt: bus.ISO(o.At.Time), ContainerInstanceArns: o.Instances, Reason: o.Reason,
+	})
 }

@@ -96,6 +96,10 @@ func (c *Control) changeTags(ctx context.Context, arn string, change func([]ecs.
 		return c.tagTaskDefinition(ctx, arn, a.Path[0], change)
 	case a.Type == "container-instance" && len(a.Path) == 2:
 		return c.tagInstance(ctx, a.Path[0], a.Path[1], change)
+	case a.Type == "task" && len(a.Path) == 2:
+		return c.tagTask(ctx, a.Path[0], a.Path[1], change)
+	case a.Type == "service" && len(a.Path) == 2:
+		return c.tagService(ctx, a.Path[0], a.Path[1], change)
 	}
 	return ecs.InvalidParameter("resourceArn: %q is not a taggable resource (cluster, task-definition, container-instance, task or service)", arn)
 }
@@ -129,6 +133,33 @@ func (c *Control) tagInstance(ctx context.Context, cluster, id string, change fu
 	})
 	if ecs.IsCode(err, ecs.InvalidParameterException) {
 		return ecs.Errorf(ecs.ResourceNotFoundException, "The specified container instance %s does not exist.", id)
+	}
+	return err
+}
+
+func (c *Control) tagTask(ctx context.Context, cluster, id string, change func([]ecs.Tag) ([]ecs.Tag, error)) error {
+	_, err := c.db.UpdateTask(ctx, cluster, id, func(t *store.Task) error {
+		tags, err := change(t.Tags)
+		t.Tags = tags
+		return err
+	})
+	if store.IsTaskNotFound(err) {
+		return ecs.Errorf(ecs.ResourceNotFoundException, "The specified task %s does not exist.", id)
+	}
+	return err
+}
+
+func (c *Control) tagService(ctx context.Context, cluster, name string, change func([]ecs.Tag) ([]ecs.Tag, error)) error {
+	_, err := c.db.UpdateService(ctx, cluster, name, func(s *store.Service) error {
+		if s.Status == ecs.ServiceInactive {
+			return ecs.Errorf(ecs.ResourceNotFoundException, "The specified service %s does not exist.", name)
+		}
+		tags, err := change(s.Tags)
+		s.Tags = tags
+		return err
+	})
+	if ecs.IsCode(err, ecs.ServiceNotFoundException) {
+		return ecs.Errorf(ecs.ResourceNotFoundException, "The specified service %s does not exist.", name)
 	}
 	return err
 }

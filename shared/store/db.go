@@ -37,6 +37,9 @@ func NewDB(s Store, acct ecs.Account, now func() time.Time, newID func() string)
 	return &DB{s: s, acct: acct, now: now, newID: newID, StoppedTaskTTL: DefaultStoppedTaskTTL}
 }
 
+// NewID draws a fresh resource ID.
+func (db *DB) NewID() string { return db.newID() }
+
 // Store is the port the DB writes to.
 func (db *DB) Store() Store { return db.s }
 

@@ -78,6 +78,7 @@ func (db *DB) Instances(ctx context.Context, cluster string) ([]Instance, error)
 
 // InstancesByID reads up to 100 instances; the IDs not found are returned apart.
 func (db *DB) InstancesByID(ctx context.Context, cluster string, ids []string) (found []Instance, missing []string, err error) {
+	ids = distinct(ids)
 	keys := make([]Key, len(ids))
 	for i, id := range ids {
 		keys[i] = instanceKey(cluster, id)
@@ -341,4 +342,18 @@ func countByStatus(tasks []Task) (running, pending int) {
 		}
 	}
 	return running, pending
+}
+
+// distinct drops repeated IDs, keeping the first of each: a batch read
+// names each key once.
+func distinct(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -11,7 +11,6 @@ import (
 //	cluster            CLUSTER                         <name>
 //	family             FAMILY                          <family>
 //	task definition    TD#<family>                     R#<revision:10>       TDS | <status>#<family>#<rev:10>
-//	family counter     TD#<family>                     COUNTER
 //	container instance C#<cluster>#CI                  <id>
 //	heartbeat          C#<cluster>#HB#<id>             HB
 //	task               C#<cluster>#G#<group>           <id>                  C#<cluster>#CI#<instance> | <id>    C#<cluster>#T | <desired>#<id>
@@ -39,8 +38,6 @@ func taskDefinitionKey(family string, revision int) Key {
 }
 
 func revisionSK(revision int) string { return fmt.Sprintf("R#%010d", revision) }
-
-func familyCounterKey(family string) Key { return Key{PK: taskDefinitionPK(family), SK: "COUNTER"} }
 
 func taskDefinitionStatusKey(status, family string, revision int) Key {
 	return Key{PK: pkTDStatus, SK: fmt.Sprintf("%s#%s#%010d", status, family, revision)}

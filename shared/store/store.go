@@ -83,6 +83,8 @@ func (w Write) Target() Key {
 const (
 	MaxTransactItems = 100
 	MaxItemBytes     = 400 * 1024
+	MaxPKBytes       = 2048
+	MaxSKBytes       = 1024
 )
 
 // Query reads one partition of the base table or of an index, in sort-key
@@ -112,8 +114,9 @@ type Change struct {
 type Store interface {
 	// Get reads one item, strongly consistently; ErrNotFound if absent.
 	Get(ctx context.Context, key Key) (Item, error)
-	// BatchGet reads up to 100 items strongly consistently and returns those
-	// that exist, in the order of keys.
+	// BatchGet reads up to 100 distinct keys strongly consistently and
+	// returns the items that exist, in the order of keys; duplicate keys are
+	// ErrInvalid, as in DynamoDB.
 	BatchGet(ctx context.Context, keys []Key) ([]Item, error)
 	// Query reads a page of one partition; next is "" on the last page.
 	Query(ctx context.Context, q Query) (items []Item, next string, err error)
@@ -124,8 +127,8 @@ type Store interface {
 }
 
 // ChangeFeed delivers the store's committed writes to a handler, at least
-// once, in commit order for each key, until ctx ends. A batch the handler
-// fails is delivered again.
+// once, in commit order for each key, until ctx ends (Run then returns
+// ctx.Err()). A batch the handler fails is delivered again.
 type ChangeFeed interface {
 	Run(ctx context.Context, handle func(ctx context.Context, changes []Change) error) error
 }
@@ -170,10 +173,16 @@ func ValidateWrites(writes []Write) error {
 			return fmt.Errorf("%w: write %d touches %s twice in one transaction", ErrInvalid, i, k)
 		}
 		seen[k] = true
+		if err := checkKeyLimits(i, k); err != nil {
+			return err
+		}
 		switch w.Op {
 		case Put:
 			if size := ItemSize(w.Item); size > MaxItemBytes {
 				return fmt.Errorf("%w: write %d (%s) is %d bytes, over %d", ErrTooLarge, i, k, size, MaxItemBytes)
+			}
+			if err := checkIndexKeys(i, w.Item); err != nil {
+				return err
 			}
 		case Delete, Check:
 		default:
@@ -184,6 +193,26 @@ func ValidateWrites(writes []Write) error {
 		}
 	}
 	return nil
+}
+
+func checkKeyLimits(i int, keys ...Key) error {
+	for _, k := range keys {
+		if len(k.PK) > MaxPKBytes || len(k.SK) > MaxSKBytes {
+			return fmt.Errorf("%w: write %d has a key over DynamoDB's limits (%d-byte partition, %d-byte sort key)", ErrInvalid, i, MaxPKBytes, MaxSKBytes)
+		}
+	}
+	return nil
+}
+
+// checkIndexKeys refuses half-set index keys: an item is in an index with
+// both keys or not at all (a sparse GSI).
+func checkIndexKeys(i int, it Item) error {
+	for n, k := range []Key{it.GSI1, it.GSI2} {
+		if (k.PK == "") != (k.SK == "") {
+			return fmt.Errorf("%w: write %d sets only one key of gsi%d", ErrInvalid, i, n+1)
+		}
+	}
+	return checkKeyLimits(i, it.GSI1, it.GSI2)
 }
 
 // ItemSize approximates DynamoDB's item size: attribute names and values.

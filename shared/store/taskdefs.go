@@ -23,10 +23,6 @@ type familyRecord struct {
 	Active int    `json:"active"`
 }
 
-type counterRecord struct {
-	Value int `json:"value"`
-}
-
 func (db *DB) tdItem(rec taskDefinitionRecord, expect int64) (Write, error) {
 	td := rec.TaskDefinition
 	w, err := putWrite(taskDefinitionKey(td.Family, td.Revision), rec, expect)

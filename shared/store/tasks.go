@@ -199,6 +199,7 @@ func (db *DB) Task(ctx context.Context, cluster, id string) (Task, error) {
 
 // TasksByID reads up to 100 tasks; the IDs not found are returned apart.
 func (db *DB) TasksByID(ctx context.Context, cluster string, ids []string) (found []Task, missing []string, err error) {
+	ids = distinct(ids)
 	pkeys := make([]Key, len(ids))
 	for i, id := range ids {
 		pkeys[i] = taskPointerKey(cluster, id)
@@ -271,14 +272,33 @@ func (db *DB) TasksInGroup(ctx context.Context, cluster, group string) ([]Task, 
 	return db.decodeTasks(items)
 }
 
-// ListTasks pages through a cluster's tasks with the given desired status
-// that keep accepts.
-func (db *DB) ListTasks(ctx context.Context, cluster, desired, token string, maxResults *int, keep func(*Task) bool) ([]Task, string, error) {
+// TaskListing says which partition ListTasks reads: a group (strongly
+// consistent; a service's tasks), an instance, or the whole cluster
+// (tasks with one desired status).
+type TaskListing struct {
+	Cluster  string
+	Group    string
+	Instance string
+	Desired  string
+}
+
+func (l TaskListing) query() Query {
+	switch {
+	case l.Group != "":
+		return Query{PK: groupPK(l.Cluster, l.Group)}
+	case l.Instance != "":
+		return Query{Index: GSI1, PK: tasksByInstancePK(l.Cluster, l.Instance)}
+	}
+	return Query{Index: GSI2, PK: tasksByClusterPK(l.Cluster), Prefix: l.Desired + "#"}
+}
+
+// ListTasks pages through the tasks of a listing that keep accepts.
+func (db *DB) ListTasks(ctx context.Context, l TaskListing, token string, maxResults *int, keep func(*Task) bool) ([]Task, string, error) {
 	limit, err := pageLimit(maxResults, 100, 100)
 	if err != nil {
 		return nil, "", err
 	}
-	items, next, err := db.scan(ctx, Query{Index: GSI2, PK: tasksByClusterPK(cluster), Prefix: desired + "#"}, token, limit, func(it Item) (bool, error) {
+	items, next, err := db.scan(ctx, l.query(), token, limit, func(it Item) (bool, error) {
 		t, err := decode[Task](it)
 		return err == nil && keep(&t), err
 	})

@@ -1,7 +1,6 @@
 package cql
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -214,7 +213,7 @@ type term struct {
 	arg     string   // single argument as written (unquoted)
 	list    []string // list argument of in / not_in
 
-	re      *regexp.Regexp
+	m       matcher // for =~ and !~
 	num     float64 // numeric arg of an attribute ordering, when isNum
 	isNum   bool
 	count   int       // runningTasksCount argument

@@ -496,3 +496,28 @@ func TestVersionOrder(t *testing.T) {
 		t.Error("an unparseable agent version satisfied !=")
 	}
 }
+
+// TestMatcherShortcutAgreesWithRegexp: the literal and literal.* shortcuts
+// decide exactly as the compiled regular expression does.
+func TestMatcherShortcutAgreesWithRegexp(t *testing.T) {
+	patterns := []string{`t2.*`, `t2`, `service:.*`, `t2\..*`, `(?s)t2.*`, `(?i)T2.*`, `é.*`, `t2.+`, `.*`, `t2.*x`, `\Qa.b\E.*`}
+	values := []string{"", "t2", "t2.small", "t2\nsmall", "xt2", "T2.small", "service:web", "éa", "a.b", "a.bc", "axb"}
+	shortcuts := 0
+	for _, p := range patterns {
+		m, err := compileJavaRegex(p)
+		if err != nil {
+			t.Fatalf("%q: %v", p, err)
+		}
+		if m.kind != matchRegexp {
+			shortcuts++
+		}
+		for _, v := range values {
+			if got, want := m.match(v), m.re.MatchString(v); got != want {
+				t.Errorf("%q on %q: shortcut says %v, regexp %v", p, v, got, want)
+			}
+		}
+	}
+	if shortcuts < 5 {
+		t.Errorf("only %d patterns took a shortcut", shortcuts)
+	}
+}

@@ -20,9 +20,9 @@
 //	value   = 'quoted' | "quoted" | bare
 //
 // A bare value runs to the next space or one of ( ) [ ] , ' " = ! < > ~ & |.
-// A bare regular expression (after =~ or !~) runs to the next space, stopping
-// early only at a ")" that closes a parenthesis opened before it; quote it to
-// include spaces. Quoted values have no escapes: quote with ' or ".
+// A bare regular expression (after =~ or !~) runs to the next space, quote,
+// "&&" or "||", or to a ")" that closes no parenthesis opened in it; quote
+// it to include those. Quoted values have no escapes: quote with ' or ".
 //
 // Semantics Berth settles where ECS documents none:
 //   - A comparison on an attribute the instance lacks is false, whatever the

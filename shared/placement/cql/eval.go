@@ -32,11 +32,11 @@ type Subject interface {
 // evaluation.
 func (t *term) compile() error {
 	if t.op.takesRegex() {
-		re, err := compileJavaRegex(t.arg)
+		m, err := compileJavaRegex(t.arg)
 		if err != nil {
 			return err
 		}
-		t.re = re
+		t.m = m
 		return nil
 	}
 	if t.op.takesList() {
@@ -154,9 +154,9 @@ func (t *term) evalString(v string) bool {
 	case opNotIn:
 		return !t.listSet[v]
 	case opMatches:
-		return t.re.MatchString(v)
+		return t.m.match(v)
 	case opNotMatches:
-		return !t.re.MatchString(v)
+		return !t.m.match(v)
 	case opGt, opGe, opLt, opLe:
 		return t.ordered(t.compareValue(v))
 	}
@@ -240,7 +240,7 @@ func (t *term) evalTaskGroup(s Subject) bool {
 	case opExists, opNotExists:
 		return anyGroup(s, func(string) bool { return true }) == (t.op == opExists)
 	case opMatches, opNotMatches:
-		return anyGroup(s, t.re.MatchString) == (t.op == opMatches)
+		return anyGroup(s, t.m.match) == (t.op == opMatches)
 	}
 	return false
 }

@@ -36,10 +36,38 @@ func FuzzCompile(f *testing.F) {
 		if back.UsesTaskGroup() != e.UsesTaskGroup() {
 			t.Fatalf("UsesTaskGroup differs after printing %q", printed)
 		}
+		checkMatchers(t, e.root)
 		for _, b := range []*box{t2, g2, bare} {
 			if e.Eval(b) != back.Eval(b) {
 				t.Fatalf("%q and its canonical form %q decide an instance differently", expr, printed)
 			}
 		}
 	})
+}
+
+// checkMatchers checks every regular expression's shortcut against the
+// compiled expression on its own literal and a few neighbours.
+func checkMatchers(t *testing.T, n node) {
+	switch x := n.(type) {
+	case *andNode:
+		for _, c := range x.terms {
+			checkMatchers(t, c)
+		}
+	case *orNode:
+		for _, c := range x.terms {
+			checkMatchers(t, c)
+		}
+	case *notNode:
+		checkMatchers(t, x.x)
+	case *term:
+		if !x.op.takesRegex() {
+			return
+		}
+		lit := x.m.literal
+		for _, v := range []string{"", lit, lit + "x", lit + "\n", "x" + lit, x.arg, "t2.small"} {
+			if x.m.match(v) != x.m.re.MatchString(v) {
+				t.Fatalf("pattern %q on %q: shortcut and regexp disagree", x.arg, v)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package cql
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -10,16 +11,74 @@ import (
 // must match the whole value (Java's String.matches). Constructs RE2 lacks,
 // or reads differently from Java, are rejected rather than silently
 // changing meaning.
-func compileJavaRegex(pattern string) (*regexp.Regexp, error) {
+func compileJavaRegex(pattern string) (matcher, error) {
 	translated, err := translateJavaRegex(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("regular expression %s: %w", quoteToken(pattern), err)
+		return matcher{}, fmt.Errorf("regular expression %s: %w", quoteToken(pattern), err)
 	}
 	re, err := regexp.Compile(`^(?:` + translated + `)$`)
 	if err != nil {
-		return nil, fmt.Errorf("regular expression %s is not valid: %s", quoteToken(pattern), reasonOf(err))
+		return matcher{}, fmt.Errorf("regular expression %s is not valid: %s", quoteToken(pattern), reasonOf(err))
 	}
-	return re, nil
+	return newMatcher(re, translated), nil
+}
+
+// matcher decides a whole-value match, taking a shortcut for the common
+// patterns "literal" and "literal.*" (t2.*, service:.*), which are a string
+// comparison, and running the regular expression otherwise.
+type matcher struct {
+	re      *regexp.Regexp
+	literal string
+	kind    matchKind
+}
+
+type matchKind uint8
+
+const (
+	matchRegexp matchKind = iota
+	matchExact            // the value equals literal
+	matchPrefix           // the value starts with literal and has no newline after it
+)
+
+func newMatcher(re *regexp.Regexp, translated string) matcher {
+	m := matcher{re: re}
+	parsed, err := syntax.Parse(translated, syntax.Perl)
+	if err != nil {
+		return m
+	}
+	parsed = parsed.Simplify()
+	if lit, ok := plainLiteral(parsed); ok {
+		m.kind, m.literal = matchExact, lit
+		return m
+	}
+	if parsed.Op == syntax.OpConcat && len(parsed.Sub) == 2 && isAnyStar(parsed.Sub[1]) {
+		if lit, ok := plainLiteral(parsed.Sub[0]); ok {
+			m.kind, m.literal = matchPrefix, lit
+		}
+	}
+	return m
+}
+
+func plainLiteral(r *syntax.Regexp) (string, bool) {
+	if r.Op != syntax.OpLiteral || r.Flags&syntax.FoldCase != 0 {
+		return "", false
+	}
+	return string(r.Rune), true
+}
+
+func isAnyStar(r *syntax.Regexp) bool {
+	return r.Op == syntax.OpStar && len(r.Sub) == 1 && r.Sub[0].Op == syntax.OpAnyCharNotNL
+}
+
+func (m *matcher) match(v string) bool {
+	switch m.kind {
+	case matchExact:
+		return v == m.literal
+	case matchPrefix:
+		rest, ok := strings.CutPrefix(v, m.literal)
+		return ok && strings.IndexByte(rest, '\n') < 0
+	}
+	return m.re.MatchString(v)
 }
 
 // reasonOf strips Go's "error parsing regexp: " prefix.

@@ -20,16 +20,20 @@ func parseVersion(s string) (version, bool) {
 		s = s[:i]
 	}
 	core, pre, hasPre := strings.Cut(s, "-")
-	parts := strings.Split(core, ".")
-	if len(parts) > len(v.core) {
-		return v, false
-	}
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || p[0] == '+' {
+	for i := 0; ; i++ {
+		if i == len(v.core) {
+			return v, false
+		}
+		part, more, _ := strings.Cut(core, ".")
+		n, ok := parseDigits(part)
+		if !ok {
 			return v, false
 		}
 		v.core[i] = n
+		if !strings.Contains(core, ".") {
+			break
+		}
+		core = more
 	}
 	if hasPre {
 		if pre == "" {
@@ -43,6 +47,22 @@ func parseVersion(s string) (version, bool) {
 		}
 	}
 	return v, true
+}
+
+// parseDigits reads a non-empty run of decimal digits (no sign).
+func parseDigits(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // compare orders versions by semantic-versioning precedence.

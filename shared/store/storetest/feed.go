@@ -30,7 +30,11 @@ type FeedHarness struct {
 const feedTimeout = 20 * time.Second
 
 // RunFeed runs the change feed and TTL contract. open returns a new, empty
-// store and its feed for one test, released with t.Cleanup.
+// store and its feed for one test, released with t.Cleanup. A feed must
+// deliver changes committed before its Run started (nothing committed goes
+// unannounced), must not announce a failed transaction, a Check or the
+// deletion of an absent item, and must offer a batch its handler failed
+// again without ending Run.
 func RunFeed(t *testing.T, open func(t *testing.T) FeedHarness) {
 	t.Run("DeliversEveryCommitOncePerKeyInOrder", func(t *testing.T) { testFeedDeliversEveryCommit(t, open(t)) })
 	t.Run("FailedTransactionsAnnounceNothing", func(t *testing.T) { testFeedIgnoresFailedTransactions(t, open(t)) })
@@ -139,9 +143,9 @@ func (c *collector) awaitCounts(t *testing.T, want map[store.Key]int) map[store.
 }
 
 // change is the change a write makes: old and new images, nil when absent.
-func change(old, new *store.Item) store.Change {
-	if new != nil {
-		return store.Change{Key: new.Key, Old: old, New: new}
+func change(old, next *store.Item) store.Change {
+	if next != nil {
+		return store.Change{Key: next.Key, Old: old, New: next}
 	}
 	return store.Change{Key: old.Key, Old: old}
 }

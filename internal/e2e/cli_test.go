@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth-run/berth/internal/testenv"
+	"github.com/berth-run/berth/shared/local"
+)
+
+// awsCLI runs the real aws CLI against endpoint and decodes its JSON output.
+type awsCLI struct {
+	t        *testing.T
+	bin      string
+	endpoint string
+}
+
+func newCLI(t *testing.T, endpoint string) *awsCLI {
+	return &awsCLI{t: t, bin: testenv.NeedCommand(t, "aws"), endpoint: endpoint}
+}
+
+// run executes `aws <args> --endpoint-url ... --output json`; it returns the
+// decoded output, or the CLI's stderr when the call fails.
+func (c *awsCLI) run(args ...string) (map[string]any, string) {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append(args, "--endpoint-url", c.endpoint, "--output", "json")...)
+	cmd.Env = testenv.CLIEnv()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, stderr.String()
+	}
+	var v map[string]any
+	if len(strings.TrimSpace(string(out))) > 0 {
+		if err := json.Unmarshal(out, &v); err != nil {
+			c.t.Fatalf("aws %s: output is not JSON: %s", strings.Join(args, " "), out)
+		}
+	}
+	return v, ""
+}
+
+func (c *awsCLI) ok(args ...string) map[string]any {
+	c.t.Helper()
+	v, stderr := c.run(args...)
+	if stderr != "" {
+		c.t.Fatalf("aws %s failed: %s", strings.Join(args, " "), stderr)
+	}
+	return v
+}
+
+func (c *awsCLI) fails(errorName string, args ...string) {
+	c.t.Helper()
+	_, stderr := c.run(args...)
+	if !strings.Contains(stderr, errorName) {
+		c.t.Fatalf("aws %s: want %s, got %q", strings.Join(args, " "), errorName, stderr)
+	}
+}
+
+// path walks decoded JSON: path(v, "cluster", "status").
+func path(v any, keys ...any) any {
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+// TestAWSCLISpine drives the spine the way a new user would, with the real
+// aws CLI against `berth up`.
+func TestAWSCLISpine(t *testing.T) {
+	p := testenv.Plane(t, local.Config{})
+	aws := newCLI(t, p.Endpoint())
+	dir := t.TempDir()
+
+	if got := path(aws.ok("ecs", "create-cluster", "--cluster-name", "web"), "cluster", "status"); got != "ACTIVE" {
+		t.Fatalf("create-cluster status = %v", got)
+	}
+	desc := aws.ok("ecs", "describe-clusters", "--clusters", "web", "missing")
+	if path(desc, "clusters", 0, "clusterName") != "web" || path(desc, "failures", 0, "reason") != "MISSING" ||
+		path(desc, "failures", 0, "arn") != "arn:aws:ecs:us-east-1:000000000000:cluster/missing" {
+		t.Errorf("describe-clusters = %v", desc)
+	}
+
+	tdFile := filepath.Join(dir, "td.json")
+	writeFile(t, tdFile, `{
+  "family": "web",
+  "networkMode": "bridge",
+  "containerDefinitions": [{
+    "name": "app", "image": "berth-testapp:latest", "memory": 128, "essential": true,
+    "portMappings": [{"containerPort": 8080, "hostPort": 0}],
+    "environment": [{"name": "MODE", "value": "cli"}],
+    "healthCheck": {"command": ["CMD", "/testapp", "check", "http://127.0.0.1:8080/health"], "interval": 5}
+  }]
+}`)
+	if rev := path(aws.ok("ecs", "register-task-definition", "--cli-input-json", "file://"+tdFile), "taskDefinition", "revision"); rev != 1.0 {
+		t.Fatalf("first revision = %v", rev)
+	}
+	if rev := path(aws.ok("ecs", "register-task-definition", "--cli-input-json", "file://"+tdFile), "taskDefinition", "revision"); rev != 2.0 {
+		t.Fatalf("second revision = %v", rev)
+	}
+	if rev := path(aws.ok("ecs", "describe-task-definition", "--task-definition", "web"), "taskDefinition", "revision"); rev != 2.0 {
+		t.Errorf("describe by family = revision %v, want 2", rev)
+	}
+	byRev := aws.ok("ecs", "describe-task-definition", "--task-definition", "web:1")
+	if path(byRev, "taskDefinition", "revision") != 1.0 || path(byRev, "taskDefinition", "containerDefinitions", 0, "healthCheck", "interval") != 5.0 {
+		t.Errorf("describe web:1 = %v", byRev)
+	}
+	if arns := path(aws.ok("ecs", "list-task-definitions"), "taskDefinitionArns").([]any); len(arns) != 2 {
+		t.Errorf("list-task-definitions = %v", arns)
+	}
+
+	ci := aws.ok("ecs", "register-container-instance", "--cluster", "web",
+		"--total-resources", `[{"name":"CPU","type":"INTEGER","integerValue":2048},{"name":"MEMORY","type":"INTEGER","integerValue":3900},{"name":"PORTS","type":"STRINGSET","stringSetValue":["22","2375"]}]`,
+		"--attributes", "name=ecs.instance-type,value=t2.small", "name=ecs.availability-zone,value=us-east-1a")
+	ciArn, _ := path(ci, "containerInstance", "containerInstanceArn").(string)
+	if !strings.HasPrefix(ciArn, "arn:aws:ecs:us-east-1:000000000000:container-instance/web/") {
+		t.Fatalf("register-container-instance = %v", ci)
+	}
+	if arns := path(aws.ok("ecs", "list-container-instances", "--cluster", "web"), "containerInstanceArns").([]any); len(arns) != 1 || arns[0] != ciArn {
+		t.Errorf("list-container-instances = %v", arns)
+	}
+	described := aws.ok("ecs", "describe-container-instances", "--cluster", "web", "--container-instances", ciArn)
+	if path(described, "containerInstances", 0, "remainingResources", 0, "integerValue") != 2048.0 {
+		t.Errorf("describe-container-instances = %v", described)
+	}
+	drained := aws.ok("ecs", "update-container-instances-state", "--cluster", "web", "--container-instances", ciArn, "--status", "DRAINING")
+	if path(drained, "containerInstances", 0, "status") != "DRAINING" {
+		t.Errorf("update-container-instances-state = %v", drained)
+	}
+	aws.ok("ecs", "put-attributes", "--cluster", "web", "--attributes", "name=stack,value=prod,targetId="+ciArn)
+	attrs := aws.ok("ecs", "list-attributes", "--cluster", "web", "--target-type", "container-instance", "--attribute-name", "stack")
+	if path(attrs, "attributes", 0, "value") != "prod" || path(attrs, "attributes", 0, "targetId") != ciArn {
+		t.Errorf("list-attributes = %v", attrs)
+	}
+	clusterArn := "arn:aws:ecs:us-east-1:000000000000:cluster/web"
+	aws.ok("ecs", "tag-resource", "--resource-arn", clusterArn, "--tags", "key=team,value=core")
+	tags := aws.ok("ecs", "list-tags-for-resource", "--resource-arn", clusterArn)
+	if path(tags, "tags", 0, "key") != "team" || path(tags, "tags", 0, "value") != "core" {
+		t.Errorf("list-tags-for-resource = %v", tags)
+	}
+	aws.fails("ClusterContainsContainerInstancesException", "ecs", "delete-cluster", "--cluster", "web")
+	aws.fails("ClusterNotFoundException", "ecs", "list-container-instances", "--cluster", "missing")
+	aws.fails("InvalidParameterException", "ecs", "list-container-instances", "--cluster", "web", "--filter", "attribute:ecs.instance-type equalz t2.small")
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
