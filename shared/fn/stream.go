@@ -9,9 +9,10 @@ import (
 	"github.com/berth-run/berth/shared/store"
 )
 
-// publishGroup is how many stream records are published together: each
-// change yields at most one event, so a group is one PutEvents call, and a
-// failed group costs at most this many duplicate events when it is retried.
+// publishGroup is how many stream records are published together: a task
+// or instance change yields one event, so a group is typically one
+// PutEvents call, and a failed group costs few duplicate events when its
+// records are retried one by one.
 const publishGroup = 10
 
 // StreamPublisher publishes the changes a DynamoDB stream delivers.
