@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/berth-run/berth/shared/bus"
+	"github.com/berth-run/berth/shared/fn"
 )
 
 // StackProps are the stack's names and sizes; zero values take the
@@ -56,11 +57,17 @@ type BerthStack struct {
 	queues map[string]awssqs.Queue
 }
 
-// The environment variables the functions read (functions/*/main.go).
+// The environment variables the functions read (shared/fn.LoadConfig).
+// The endpoint variables are declared empty (the SDK's default endpoint):
+// `sam local invoke --env-vars` only overrides variables the template
+// declares, and that is how a local run points a function at DynamoDB
+// Local or moto.
 const (
-	EnvTableName    = "TABLE_NAME"
-	EnvEventBusName = "EVENT_BUS_NAME"
-	EnvAccountID    = "BERTH_ACCOUNT_ID"
+	EnvTableName        = fn.EnvTableName
+	EnvEventBusName     = fn.EnvEventBusName
+	EnvAccountID        = fn.EnvAccountID
+	EnvDynamoDBEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
+	EnvEventsEndpoint   = "AWS_ENDPOINT_URL_EVENTBRIDGE"
 )
 
 // NewBerthStack builds the stack, or says which declaration is wrong.
@@ -195,10 +202,12 @@ func (s *BerthStack) addFunction(f Function) {
 	if f.Access&TableReadWrite != 0 {
 		s.grantTable(role)
 		env[EnvTableName] = s.Table.TableName()
+		env[EnvDynamoDBEndpoint] = jsii.String("")
 	}
 	if f.Access&PutEvents != 0 {
 		s.Bus.GrantPutEventsTo(role, nil)
 		env[EnvEventBusName] = s.Bus.EventBusName()
+		env[EnvEventsEndpoint] = jsii.String("")
 	}
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),

@@ -288,6 +288,11 @@ func (s *synthesized) checkFunctions(t *testing.T) {
 		} else if got != want {
 			t.Errorf("%s: has %s but no table access", f.Name, EnvTableName)
 		}
+		for name, declared := range map[string]bool{EnvDynamoDBEndpoint: f.Access&TableReadWrite != 0, EnvEventsEndpoint: f.Access&PutEvents != 0} {
+			if v, ok := env[name]; ok != declared || (ok && v != "") {
+				t.Errorf("%s: %s = %v (declared %v); want it declared empty exactly when the function uses the service", f.Name, name, v, ok)
+			}
+		}
 		if got := env[EnvEventBusName]; f.Access&PutEvents != 0 {
 			if !jsonEqual(got, ref(busID)) {
 				t.Errorf("%s: %s = %v, want the bus", f.Name, EnvEventBusName, got)
