@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/berth-run/berth/shared/bus"
+	"github.com/berth-run/berth/shared/store/dynamo"
 	"github.com/berth-run/berth/shared/fn"
 )
 
@@ -148,17 +149,17 @@ func (s *BerthStack) addTable() awsdynamodb.Table {
 	str := awsdynamodb.AttributeType_STRING
 	t := awsdynamodb.NewTable(s.Stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		TableName:                        optional(s.props.TableName),
-		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(AttrPK), Type: str},
-		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String(AttrSK), Type: str},
+		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(dynamo.AttrPK), Type: str},
+		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String(dynamo.AttrSK), Type: str},
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
-		TimeToLiveAttribute:              jsii.String(AttrTTL),
+		TimeToLiveAttribute:              jsii.String(dynamo.AttrTTL),
 		Stream:                           awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES,
 		RemovalPolicy:                    awscdk.RemovalPolicy_RETAIN,
 	})
 	for _, ix := range []struct{ name, pk, sk string }{
-		{IndexGSI1, AttrGSI1PK, AttrGSI1SK},
-		{IndexGSI2, AttrGSI2PK, AttrGSI2SK},
+		{dynamo.IndexGSI1, dynamo.AttrGSI1PK, dynamo.AttrGSI1SK},
+		{dynamo.IndexGSI2, dynamo.AttrGSI2PK, dynamo.AttrGSI2SK},
 	} {
 		t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.name),
@@ -262,7 +263,7 @@ func (s *BerthStack) grantTable(role awsiam.Role) {
 	}))
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(indexActions...),
-		Resources: jsii.Strings(*s.Table.TableArn()+"/index/"+IndexGSI1, *s.Table.TableArn()+"/index/"+IndexGSI2),
+		Resources: jsii.Strings(*s.Table.TableArn()+"/index/"+dynamo.IndexGSI1, *s.Table.TableArn()+"/index/"+dynamo.IndexGSI2),
 	}))
 }
 

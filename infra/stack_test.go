@@ -19,6 +19,8 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/berth-run/berth/shared/bus"
+	"github.com/berth-run/berth/shared/store/dynamo"
+	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
 // The tests synthesize without network or AWS credentials. Function code
@@ -82,6 +84,7 @@ func TestMain(m *testing.M) {
 	}
 	scratch = dir
 	code := m.Run()
+	dynamotest.StopShared()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -213,16 +216,16 @@ func (s *synthesized) checkTable(t *testing.T) {
 	p := table.Properties
 	want := map[string]any{
 		"KeySchema": []any{
-			map[string]any{"AttributeName": AttrPK, "KeyType": "HASH"},
-			map[string]any{"AttributeName": AttrSK, "KeyType": "RANGE"},
+			map[string]any{"AttributeName": dynamo.AttrPK, "KeyType": "HASH"},
+			map[string]any{"AttributeName": dynamo.AttrSK, "KeyType": "RANGE"},
 		},
 		"BillingMode":                      "PAY_PER_REQUEST",
 		"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
-		"TimeToLiveSpecification":          map[string]any{"AttributeName": AttrTTL, "Enabled": true},
+		"TimeToLiveSpecification":          map[string]any{"AttributeName": dynamo.AttrTTL, "Enabled": true},
 		"StreamSpecification":              map[string]any{"StreamViewType": "NEW_AND_OLD_IMAGES"},
 		"GlobalSecondaryIndexes": []any{
-			gsi(IndexGSI1, AttrGSI1PK, AttrGSI1SK),
-			gsi(IndexGSI2, AttrGSI2PK, AttrGSI2SK),
+			gsi(dynamo.IndexGSI1, dynamo.AttrGSI1PK, dynamo.AttrGSI1SK),
+			gsi(dynamo.IndexGSI2, dynamo.AttrGSI2PK, dynamo.AttrGSI2SK),
 		},
 	}
 	for k, v := range want {
@@ -239,7 +242,7 @@ func (s *synthesized) checkTable(t *testing.T) {
 		attrs = append(attrs, def["AttributeName"].(string))
 	}
 	sort.Strings(attrs)
-	if want := []string{AttrGSI1PK, AttrGSI1SK, AttrGSI2PK, AttrGSI2SK, AttrPK, AttrSK}; !slices.Equal(attrs, want) {
+	if want := []string{dynamo.AttrGSI1PK, dynamo.AttrGSI1SK, dynamo.AttrGSI2PK, dynamo.AttrGSI2SK, dynamo.AttrPK, dynamo.AttrSK}; !slices.Equal(attrs, want) {
 		t.Errorf("attribute definitions %v, want exactly the key attributes %v", attrs, want)
 	}
 	for _, k := range []string{"ProvisionedThroughput", "TableName"} {
