@@ -19,8 +19,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/berth-run/berth/shared/bus"
-	"github.com/berth-run/berth/shared/store/dynamo"
 	"github.com/berth-run/berth/shared/fn"
+	"github.com/berth-run/berth/shared/store/dynamo"
 )
 
 // StackProps are the stack's names and sizes; zero values take the

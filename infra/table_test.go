@@ -52,7 +52,9 @@ func TestTableIsTheAdaptersLayout(t *testing.T) {
 		if _, err := client.CreateTable(ctx, in); err != nil {
 			t.Fatalf("create the template's table: %v", err)
 		}
-		t.Cleanup(func() { _, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: in.TableName}) })
+		t.Cleanup(func() {
+			_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: in.TableName})
+		})
 		return dynamo.New(client, aws.ToString(in.TableName), dynamo.WithTablePoll(20*time.Millisecond))
 	}
 
