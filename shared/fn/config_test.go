@@ -56,7 +56,11 @@ func TestRandomIDs(t *testing.T) {
 	if len(a) != 32 || a == b || strings.Trim(a, "0123456789abcdef") != "" {
 		t.Errorf("ids %q %q", a, b)
 	}
-	if fn.RandomSeed() == fn.RandomSeed() {
-		t.Error("two seeds alike")
+	seeds := map[int64]bool{}
+	for range 8 {
+		seeds[fn.RandomSeed()] = true
+	}
+	if len(seeds) < 8 {
+		t.Errorf("8 seeds, %d distinct", len(seeds))
 	}
 }
