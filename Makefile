@@ -12,7 +12,7 @@ up: build ## run the local control plane on 127.0.0.1:4566 with state in .data/
 # Every functions/<name>/main.go is a Lambda function, built as
 # dist/functions/<name>/bootstrap for the provided.al2023 runtime on arm64.
 FUNCTIONS    := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
-LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -tags lambda.norpc
 
 build: ## the berth binary (this host) and every Lambda function (linux/arm64 bootstrap)
 	$(GO) build -o $(BIN) ./cmd/berth

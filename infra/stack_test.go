@@ -195,6 +195,11 @@ func TestStack(t *testing.T) {
 	for name := range configs {
 		t.Run(name, func(t *testing.T) {
 			s := synthConfig(t, name)
+			counts := map[string]int{}
+			for _, r := range s.resources {
+				counts[r.Type]++
+			}
+			t.Logf("%s: %d resources: %v", name, len(s.resources), counts)
 			t.Run("table", s.checkTable)
 			t.Run("functions", s.checkFunctions)
 			t.Run("function url", s.checkFunctionURL)
