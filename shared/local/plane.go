@@ -111,6 +111,9 @@ func (p *Plane) start() error {
 	db := store.NewDB(p.store, p.cfg.Account, time.Now, RandomID)
 	p.control = control.New(db, control.Options{Now: time.Now, Seed: randomSeed, Timings: p.cfg.Timings, Waiter: waiter})
 	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
+	if err := installRules(b, map[string]bus.Handler{bus.TargetReconciler: p.control.ReconcileEvents}); err != nil {
+		return fmt.Errorf("install rules: %w", err)
+	}
 	p.goRun("change feed", func() error {
 		return p.store.Feed().Run(ctx, func(ctx context.Context, changes []store.Change) error {
 			waiter.Handle(changes)
@@ -206,4 +209,24 @@ func randomSeed() int64 {
 		n = n<<8 | int64(x)
 	}
 	return n
+}
+
+// installRules subscribes the handlers and adds Berth's rules for the
+// targets they serve. The monitor's schedule is not added: the plane's own
+// ticker runs the monitor, more often than the schedule's minute.
+func installRules(b *buslocal.Bus, handlers map[string]bus.Handler) error {
+	for target, h := range handlers {
+		if err := b.Subscribe(target, h); err != nil {
+			return err
+		}
+	}
+	for _, r := range bus.Rules() {
+		if handlers[r.Target] == nil {
+			continue
+		}
+		if err := b.AddRule(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
