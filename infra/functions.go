@@ -54,14 +54,13 @@ type Function struct {
 	RetryAttempts int
 }
 
-// DefaultFunctions is Berth's control plane. The reconciler and the
-// scaler join as one entry each once their handlers exist:
+// DefaultFunctions is Berth's control plane. The scaler joins as one entry
+// once its handler exists:
 //
-//	{Name: "reconciler", Trigger: TriggerEvents, Queued: true, Access: TableReadWrite | PutEvents, ...}
 //	{Name: "scaler", Trigger: TriggerEvents, Access: TableReadWrite, ...}
 //
-// Until then no resource exists for them, and the rules that target them
-// (shared/bus) are not deployed.
+// Until then no resource exists for it, and the rule that targets it
+// (shared/bus) is not deployed.
 func DefaultFunctions() []Function {
 	return []Function{
 		{
@@ -81,8 +80,17 @@ func DefaultFunctions() []Function {
 			Access:      PutEvents,
 		},
 		{
+			Name:        "reconciler",
+			Description: "Berth reconciler: task, instance and service changes, buffered in a queue, coalesced into one reconcile per service.",
+			MemoryMB:    512,
+			Timeout:     time.Minute,
+			Trigger:     TriggerEvents,
+			Queued:      true,
+			Access:      TableReadWrite,
+		},
+		{
 			Name:          "monitor",
-			Description:   "Berth monitor: every minute, marks silent agents disconnected and stops the tasks of lost hosts.",
+			Description:   "Berth monitor: every minute, marks silent agents disconnected, stops the tasks of lost hosts and reconciles every service.",
 			MemoryMB:      256,
 			Timeout:       50 * time.Second,
 			Trigger:       TriggerEvents,

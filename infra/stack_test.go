@@ -179,16 +179,18 @@ func normalize(v any) any {
 	return out
 }
 
-// withTestFunctions is the default control plane plus a queued and a direct
-// events function named as the reconciler and scaler targets, so every rule
-// in shared/bus is deployed and both delivery paths are exercised.
+// withTestFunctions is the default control plane plus a function named as
+// every target of shared/bus that has no function yet (the scaler), so
+// every rule is deployed and both delivery paths are exercised.
 func withTestFunctions() []Function {
-	return append(DefaultFunctions(),
-		Function{Name: bus.TargetReconciler, Description: "test reconciler", MemoryMB: 256, Timeout: 30 * time.Second,
-			Trigger: TriggerEvents, Queued: true, Access: TableReadWrite | PutEvents},
-		Function{Name: bus.TargetScaler, Description: "test scaler", MemoryMB: 256, Timeout: 30 * time.Second,
-			Trigger: TriggerEvents, Access: TableReadWrite, RetryAttempts: 3},
-	)
+	fns := DefaultFunctions()
+	for _, target := range []string{bus.TargetReconciler, bus.TargetScaler, bus.TargetMonitor} {
+		if !slices.ContainsFunc(fns, func(f Function) bool { return f.Name == target }) {
+			fns = append(fns, Function{Name: target, Description: "test " + target, MemoryMB: 256, Timeout: 30 * time.Second,
+				Trigger: TriggerEvents, Access: TableReadWrite, RetryAttempts: 3})
+		}
+	}
+	return fns
 }
 
 func TestStack(t *testing.T) {
