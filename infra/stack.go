@@ -235,6 +235,10 @@ func (s *BerthStack) addFunction(f Function) {
 			Value:       url.Url(),
 			Description: jsii.String("The " + f.Name + " function's URL (SigV4, service lambda); `berth proxy --endpoint` it for the aws CLI"),
 		})
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id+"FunctionArn"), &awscdk.CfnOutputProps{
+			Value:       fn.FunctionArn(),
+			Description: jsii.String("Callers of the " + f.Name + " URL need lambda:InvokeFunctionUrl and lambda:InvokeFunction on this ARN"),
+		})
 	case TriggerStream:
 		s.addStreamSource(id, fn, role)
 	case TriggerEvents:

@@ -588,9 +588,10 @@ func stringsOf(v any) []string {
 func (s *synthesized) checkOutputs(t *testing.T) {
 	url := s.logicalID(s.stack.Functions["api"].Node().FindChild(jsii.String("FunctionUrl")).Node().DefaultChild())
 	want := map[string]any{
-		"ApiEndpoint":  getAtt(url, "FunctionUrl"),
-		"EventBusName": ref(s.logicalID(s.stack.Bus.Node().DefaultChild())),
-		"TableName":    ref(s.logicalID(s.stack.Table.Node().DefaultChild())),
+		"ApiEndpoint":    getAtt(url, "FunctionUrl"),
+		"ApiFunctionArn": getAtt(s.functionID("api"), "Arn"),
+		"EventBusName":   ref(s.logicalID(s.stack.Bus.Node().DefaultChild())),
+		"TableName":      ref(s.logicalID(s.stack.Table.Node().DefaultChild())),
 	}
 	for name, value := range want {
 		out, ok := s.outputs[name].(map[string]any)
