@@ -226,24 +226,24 @@ func (s *BerthStack) addFunction(f Function) {
 		// Lambda retries a failed asynchronous invocation at most twice.
 		props.RetryAttempts = jsii.Number(float64(min(f.RetryAttempts, 2)))
 	}
-	fn := awslambda.NewFunction(s.Stack, jsii.String(id), props)
-	s.Functions[f.Name] = fn
+	function := awslambda.NewFunction(s.Stack, jsii.String(id), props)
+	s.Functions[f.Name] = function
 	switch f.Trigger {
 	case TriggerURL:
-		url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
+		url := function.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id+"Endpoint"), &awscdk.CfnOutputProps{
 			Value:       url.Url(),
 			Description: jsii.String("The " + f.Name + " function's URL (SigV4, service lambda); `berth proxy --endpoint` it for the aws CLI"),
 		})
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id+"FunctionArn"), &awscdk.CfnOutputProps{
-			Value:       fn.FunctionArn(),
+			Value:       function.FunctionArn(),
 			Description: jsii.String("Callers of the " + f.Name + " URL need lambda:InvokeFunctionUrl and lambda:InvokeFunction on this ARN"),
 		})
 	case TriggerStream:
-		s.addStreamSource(id, fn, role)
+		s.addStreamSource(id, function, role)
 	case TriggerEvents:
 		if f.Queued {
-			s.addQueue(id, f, fn)
+			s.addQueue(id, f, function)
 		}
 	}
 }
