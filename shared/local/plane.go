@@ -2,8 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 	buslocal "github.com/berth-run/berth/shared/bus/local"
 	"github.com/berth-run/berth/shared/control"
 	"github.com/berth-run/berth/shared/ecs"
+	"github.com/berth-run/berth/shared/fn"
 	"github.com/berth-run/berth/shared/store"
 	"github.com/berth-run/berth/shared/store/bolt"
 )
@@ -116,8 +115,8 @@ func (p *Plane) start() error {
 	}
 	p.bus = b
 	waiter := control.NewChangeWaiter()
-	db := store.NewDB(p.store, p.cfg.Account, time.Now, RandomID)
-	p.control = control.New(db, control.Options{Now: time.Now, Seed: randomSeed, Timings: p.cfg.Timings, Waiter: waiter})
+	db := store.NewDB(p.store, p.cfg.Account, time.Now, fn.RandomID)
+	p.control = control.New(db, control.Options{Now: time.Now, Seed: fn.RandomSeed, Timings: p.cfg.Timings, Waiter: waiter})
 	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
 	if err := installRules(b, map[string]bus.Handler{bus.TargetReconciler: p.control.ReconcileEvents}); err != nil {
 		return fmt.Errorf("install rules: %w", err)
@@ -199,24 +198,6 @@ func (p *Plane) Shutdown(ctx context.Context) error {
 	p.wg.Wait()
 	err = errors.Join(err, p.bus.Close(ctx), p.store.Close())
 	return err
-}
-
-// RandomID is a fresh resource ID: 32 hex digits, as ECS's task and
-// container instance IDs.
-func RandomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func randomSeed() int64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	var n int64
-	for _, x := range b {
-		n = n<<8 | int64(x)
-	}
-	return n
 }
 
 // installRules subscribes the handlers and adds Berth's rules for the
