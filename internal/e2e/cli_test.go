@@ -85,7 +85,12 @@ func path(v any, keys ...any) any {
 // aws CLI against `berth up`.
 func TestAWSCLISpine(t *testing.T) {
 	p := testenv.Plane(t, local.Config{})
-	aws := newCLI(t, p.Endpoint())
+	spineThroughCLI(t, p.Endpoint())
+}
+
+// spineThroughCLI is the spine issue's user workflow, with the real aws CLI.
+func spineThroughCLI(t *testing.T, endpoint string) {
+	aws := newCLI(t, endpoint)
 	dir := t.TempDir()
 
 	if got := path(aws.ok("ecs", "create-cluster", "--cluster-name", "web"), "cluster", "status"); got != "ACTIVE" {
