@@ -195,6 +195,11 @@ func hostPort(t *testing.T, task types.Task) int {
 
 func httpGet(t *testing.T, port int) string {
 	t.Helper()
+	return httpGetB(t, port)
+}
+
+func httpGetB(t testing.TB, port int) string {
+	t.Helper()
 	client := http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
 	if err != nil {
