@@ -193,3 +193,117 @@ func pidOfBench(b *testing.B, task types.Task) int {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// BenchmarkRunTaskLatency measures, in `berth up` with three process-driver
+// agents, RunTask → RUNNING for 200 tasks started one after another (p50,
+// p99), then the sustained rate: 200 tasks asked for in calls of 10, as
+// fast as the API answers, until all run (tasks/s).
+func BenchmarkRunTaskLatency(b *testing.B) {
+	p, c, td := benchPlane(b, 3)
+	ctx := context.Background()
+	db := p.Control().DB()
+	for b.Loop() {
+		var took []time.Duration
+		for range 200 {
+			began := time.Now()
+			out, err := c.RunTask(ctx, &sdkecs.RunTaskInput{TaskDefinition: aws.String(td)})
+			check(b, err)
+			if len(out.Tasks) != 1 {
+				b.Fatalf("RunTask placed %d tasks: %+v", len(out.Tasks), out.Failures)
+			}
+			id := lastPathPart(aws.ToString(out.Tasks[0].TaskArn))
+			for {
+				task, err := db.Task(ctx, "default", id)
+				check(b, err)
+				if task.LastStatus == "RUNNING" {
+					break
+				}
+				if time.Since(began) > 30*time.Second {
+					b.Fatalf("task %s not RUNNING after 30s", id)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			took = append(took, time.Since(began))
+		}
+		slices.Sort(took)
+		b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+		b.StopTimer()
+		stopAll(b, c)
+		b.StartTimer()
+
+		began := time.Now()
+		var arns []string
+		for range 20 {
+			out, err := c.RunTask(ctx, &sdkecs.RunTaskInput{TaskDefinition: aws.String(td), Count: aws.Int32(10)})
+			check(b, err)
+			arns = append(arns, taskArns(out.Tasks)...)
+		}
+		if len(arns) != 200 {
+			b.Fatalf("placed %d of 200 tasks", len(arns))
+		}
+		for _, arn := range arns {
+			for {
+				task, err := db.Task(ctx, "default", lastPathPart(arn))
+				check(b, err)
+				if task.LastStatus == "RUNNING" {
+					break
+				}
+				if time.Since(began) > 5*time.Minute {
+					b.Fatal("200 tasks not RUNNING within 5 minutes")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		b.ReportMetric(200/time.Since(began).Seconds(), "tasks/s")
+		b.StopTimer()
+		stopAll(b, c)
+		b.StartTimer()
+	}
+}
+
+// stopAll stops every running task of the default cluster and waits until
+// none is left running.
+func stopAll(b *testing.B, c *sdkecs.Client) {
+	ctx := context.Background()
+	for {
+		list, err := c.ListTasks(ctx, &sdkecs.ListTasksInput{})
+		check(b, err)
+		if len(list.TaskArns) == 0 {
+			break
+		}
+		for _, arn := range list.TaskArns {
+			_, err := c.StopTask(ctx, &sdkecs.StopTaskInput{Task: aws.String(arn)})
+			check(b, err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		list, err := c.ListTasks(ctx, &sdkecs.ListTasksInput{DesiredStatus: types.DesiredStatusStopped, MaxResults: aws.Int32(100)})
+		check(b, err)
+		if len(list.TaskArns) == 0 {
+			return
+		}
+		desc, err := c.DescribeTasks(ctx, &sdkecs.DescribeTasksInput{Tasks: list.TaskArns})
+		check(b, err)
+		alive := 0
+		for _, t := range desc.Tasks {
+			if aws.ToString(t.LastStatus) != "STOPPED" {
+				alive++
+			}
+		}
+		if alive == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func lastPathPart(arn string) string {
+	for i := len(arn) - 1; i >= 0; i-- {
+		if arn[i] == '/' {
+			return arn[i+1:]
+		}
+	}
+	return arn
+}
