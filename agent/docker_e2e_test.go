@@ -14,7 +14,7 @@ import (
 	"github.com/berth-run/berth/internal/testenv"
 	"github.com/berth-run/berth/internal/testimage"
 	"github.com/berth-run/berth/shared/ecs"
-	"github.com/berth-run/berth/shared/local"
+	"github.com/berth-run/berth/shared/fn"
 )
 
 // startDockerAgent runs an agent with the docker driver in its own scope,
@@ -22,7 +22,7 @@ import (
 func (w *world) startDockerAgent() (*runningAgent, string) {
 	w.t.Helper()
 	cli, image := testimage.Image(w.t)
-	scope := "agent-test-" + local.RandomID()[:12]
+	scope := "agent-test-" + fn.RandomID()[:12]
 	d, err := docker.New(docker.Options{Client: cli, Scope: scope, Logger: testenv.Logger(w.t)})
 	check(w.t, err)
 	w.t.Cleanup(func() {
