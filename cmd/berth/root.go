@@ -17,7 +17,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCommand(), versionCommand())
+	root.AddCommand(upCommand(), versionCommand(), serviceCommand())
 	return root
 }
 
