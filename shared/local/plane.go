@@ -54,6 +54,8 @@ type Plane struct {
 	log      *slog.Logger
 	store    *bolt.Store
 	control  *control.Control
+	scaling  *control.Autoscaling
+	alarms   *control.LocalAlarms
 	bus      *buslocal.Bus
 	listener net.Listener
 	server   *http.Server
@@ -111,6 +113,9 @@ func (p *Plane) start() error {
 	db := store.NewDB(p.store, p.cfg.Account, time.Now, RandomID)
 	p.control = control.New(db, control.Options{Now: time.Now, Seed: randomSeed, Timings: p.cfg.Timings, Waiter: waiter})
 	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
+	if err := p.startScaling(db, b); err != nil {
+		return err
+	}
 	p.goRun("change feed", func() error {
 		return p.store.Feed().Run(ctx, func(ctx context.Context, changes []store.Change) error {
 			waiter.Handle(changes)
@@ -125,6 +130,8 @@ func (p *Plane) serve(b *buslocal.Bus) error {
 	srv := api.NewServer(p.log)
 	srv.RegisterECS(p.control)
 	srv.RegisterAgent(p.control)
+	srv.RegisterAutoscaling(p.scaling)
+	srv.RegisterLocalAlarms(p.alarms)
 	srv.RegisterEvents(&control.Events{Bus: b, Account: p.cfg.Account, NewID: bus.RandomIDs(), Now: time.Now})
 	ln, err := net.Listen("tcp", p.cfg.Listen)
 	if err != nil {
@@ -140,6 +147,32 @@ func (p *Plane) serve(b *buslocal.Bus) error {
 	})
 	return nil
 }
+
+// startScaling wires Application Auto Scaling to the local alarm store and
+// metric store, and the scaler to the bus target "scaler" with its rule.
+func (p *Plane) startScaling(db *store.DB, b *buslocal.Bus) error {
+	p.alarms = control.NewLocalAlarms(db, b, bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, time.Now, p.log)
+	p.scaling = control.NewAutoscaling(p.control, control.AutoscalingOptions{
+		Alarms: p.alarms, Manager: p.alarms, Metrics: control.LocalMetrics{DB: db}, Evaluate: p.alarms.Evaluate, Logger: p.log,
+	})
+	if err := b.Subscribe(bus.TargetScaler, p.scaling.ScalerHandler()); err != nil {
+		return fmt.Errorf("subscribe the scaler: %w", err)
+	}
+	for _, r := range bus.Rules() {
+		if r.Target == bus.TargetScaler {
+			if err := b.AddRule(r); err != nil {
+				return fmt.Errorf("add the scaler's rule: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Autoscaling exposes Application Auto Scaling and the scaler (for tests).
+func (p *Plane) Autoscaling() *control.Autoscaling { return p.scaling }
+
+// Alarms exposes the local alarm store (for tests).
+func (p *Plane) Alarms() *control.LocalAlarms { return p.alarms }
 
 // goRun runs a long-lived part of the plane, logging how it ends.
 func (p *Plane) goRun(name string, run func() error) {
@@ -165,6 +198,9 @@ func (p *Plane) monitor(ctx context.Context) error {
 		}
 		if err := p.control.Tick(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("monitor tick failed", "err", err)
+		}
+		if err := p.scaling.Tick(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("scaling tick failed", "err", err)
 		}
 		if _, err := p.store.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			p.log.Warn("expiring stopped tasks failed", "err", err)
