@@ -18,6 +18,7 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCommand(), versionCommand(), serviceCommand())
+	root.AddCommand(alarmCommand())
 	return root
 }
 
