@@ -114,6 +114,11 @@ var validBodies = map[string]struct {
 	"StopTask":                      {`{"cluster":"web","task":"00000000000000000000000000000009","reason":"r"}`, []string{"task"}},
 	"DescribeTasks":                 {`{"cluster":"web","tasks":["00000000000000000000000000000009"]}`, []string{"tasks"}},
 	"ListTasks":                     {`{"cluster":"web","family":"web","desiredStatus":"RUNNING","maxResults":10}`, nil},
+	"CreateService":                 {`{"cluster":"web","serviceName":"api","taskDefinition":"web:1","desiredCount":2,"deploymentConfiguration":{"maximumPercent":200,"minimumHealthyPercent":50}}`, []string{"serviceName", "taskDefinition", "desiredCount"}},
+	"UpdateService":                 {`{"cluster":"web","service":"api","desiredCount":3,"forceNewDeployment":true}`, []string{"service"}},
+	"DeleteService":                 {`{"cluster":"web","service":"api","force":true}`, []string{"service"}},
+	"DescribeServices":              {`{"cluster":"web","services":["api"],"include":["TAGS"]}`, []string{"services"}},
+	"ListServices":                  {`{"cluster":"web","schedulingStrategy":"REPLICA","maxResults":10}`, nil},
 }
 
 // nameFields take a name limited to 255 characters.

@@ -42,4 +42,9 @@ func (s *Server) RegisterECS(c *control.Control) {
 	add(s, p, "StopTask", c.StopTask)
 	add(s, p, "DescribeTasks", c.DescribeTasks)
 	add(s, p, "ListTasks", c.ListTasks)
+	add(s, p, "CreateService", c.CreateService)
+	add(s, p, "UpdateService", c.UpdateService)
+	add(s, p, "DeleteService", c.DeleteService)
+	add(s, p, "DescribeServices", c.DescribeServices)
+	add(s, p, "ListServices", c.ListServices)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/berth-run/berth/shared/bus"
 	"github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/scaling"
+	"github.com/berth-run/berth/shared/scheduler"
 	"github.com/berth-run/berth/shared/store"
 )
 
@@ -35,9 +36,8 @@ type Autoscaling struct {
 
 // DesiredCountSetter applies a new desired count to a service read from
 // the store; the scaler commits the result with its cooldowns and activity
-// in one transaction. It is the seam where the desired-count change of
-// UpdateService plugs in.
-type DesiredCountSetter func(s *store.Service, desired int, now time.Time) error
+// in one transaction.
+type DesiredCountSetter func(ctx context.Context, s *store.Service, desired int, now time.Time) error
 
 // AutoscalingOptions configure Autoscaling.
 type AutoscalingOptions struct {
@@ -51,7 +51,8 @@ type AutoscalingOptions struct {
 	// re-run: the local evaluator (LocalAlarms.Evaluate). CloudWatch
 	// evaluates its own alarms, so it is nil in AWS.
 	Evaluate func(context.Context) error
-	// SetDesired applies a desired count; nil means SetServiceDesiredCount.
+	// SetDesired applies a desired count; nil means Control.SetDesiredCount,
+	// UpdateService's path.
 	SetDesired DesiredCountSetter
 	// NewID draws UUIDs (policy and activity IDs, alarm names); nil means
 	// bus.RandomIDs().
@@ -67,7 +68,7 @@ func NewAutoscaling(c *Control, opts AutoscalingOptions) *Autoscaling {
 	a := &Autoscaling{c: c, alarms: opts.Alarms, manager: opts.Manager, metrics: opts.Metrics, evaluate: opts.Evaluate,
 		setDesired: opts.SetDesired, newID: opts.NewID, rerunEvery: opts.RerunEvery, log: opts.Logger}
 	if a.setDesired == nil {
-		a.setDesired = SetServiceDesiredCount
+		a.setDesired = c.SetDesiredCount
 	}
 	if a.newID == nil {
 		a.newID = bus.RandomIDs()
@@ -81,18 +82,25 @@ func NewAutoscaling(c *Control, opts AutoscalingOptions) *Autoscaling {
 	return a
 }
 
-// SetServiceDesiredCount sets a service's desired count and its PRIMARY
-// deployment's, as UpdateService(desiredCount) does.
-func SetServiceDesiredCount(s *store.Service, desired int, _ time.Time) error {
-	if s.Status != ecs.ServiceActive {
-		return ecs.Errorf(ecs.ServiceNotActiveException, "Service was not ACTIVE.")
-	}
-	s.DesiredCount = desired
-	for i := range s.Deployments {
-		if s.Deployments[i].Status == ecs.DeploymentPrimary {
-			s.Deployments[i].DesiredCount = desired
+// SetDesiredCount changes a service's desired count exactly as
+// UpdateService(desiredCount) does, through the scheduler (which also moves
+// the PRIMARY deployment's count), without writing: the caller commits.
+func (c *Control) SetDesiredCount(ctx context.Context, s *store.Service, desired int, now time.Time) error {
+	var td *ecs.TaskDefinition
+	if s.TaskDefinition != "" {
+		current, err := c.taskDefinitionByARN(ctx, s.TaskDefinition)
+		if err != nil {
+			return fmt.Errorf("read task definition of service %s: %w", s.ServiceName, err)
 		}
+		td = &current
 	}
+	res, err := scheduler.Update(s.Service, s.Berth.Scheduler, scheduler.UpdateRequest{DesiredCount: &desired, TaskDefinition: td},
+		scheduler.Env{Now: now, Seed: c.seed()})
+	if err != nil {
+		return err
+	}
+	s.Service, s.Berth.Scheduler = res.Service, res.State
+	s.AddOutbox(outbox(res.Events)...)
 	return nil
 }
 
@@ -195,7 +203,7 @@ func (a *Autoscaling) RegisterScalableTarget(ctx context.Context, in *scaling.Re
 		stored.ScalableTarget = t
 		tx.Target, tx.PutTarget = &stored, true
 		arn = t.ScalableTargetARN
-		return a.applyBounds(tx, now)
+		return a.applyBounds(ctx, tx, now)
 	})
 	if err != nil {
 		return nil, err
@@ -205,12 +213,12 @@ func (a *Autoscaling) RegisterScalableTarget(ctx context.Context, in *scaling.Re
 
 // applyBounds brings the service's desired count inside the target's
 // bounds within tx.
-func (a *Autoscaling) applyBounds(tx *store.ScalingTx, now time.Time) error {
+func (a *Autoscaling) applyBounds(ctx context.Context, tx *store.ScalingTx, now time.Time) error {
 	d := scaling.ApplyBounds(tx.Target.ScalableTarget, int32(tx.Service.DesiredCount))
 	if !d.Changed() {
 		return nil
 	}
-	if err := a.setDesired(tx.Service, int(d.Desired), now); err != nil {
+	if err := a.setDesired(ctx, tx.Service, int(d.Desired), now); err != nil {
 		return err
 	}
 	tx.PutService = true

@@ -16,6 +16,7 @@ type Control struct {
 	seed    func() int64
 	timings AgentTimings
 	waiter  Waiter
+	alarms  AlarmStates
 }
 
 // Options configure the use cases.
@@ -28,6 +29,8 @@ type Options struct {
 	Timings AgentTimings
 	// Waiter wakes long polls; nil makes every poll answer at once.
 	Waiter Waiter
+	// Alarms reads deployment alarms' states; nil means none is in ALARM.
+	Alarms AlarmStates
 }
 
 // New builds the use cases over db.
@@ -35,7 +38,7 @@ func New(db *store.DB, opts Options) *Control {
 	if opts.Timings == (AgentTimings{}) {
 		opts.Timings = DefaultAgentTimings
 	}
-	return &Control{db: db, acct: db.Account(), now: opts.Now, seed: opts.Seed, timings: opts.Timings, waiter: opts.Waiter}
+	return &Control{db: db, acct: db.Account(), now: opts.Now, seed: opts.Seed, timings: opts.Timings, waiter: opts.Waiter, alarms: opts.Alarms}
 }
 
 // DB is the store the use cases work on.

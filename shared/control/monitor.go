@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 
 // Tick is the monitor's periodic pass (every minute in AWS, every few
 // seconds in `berth up`): it catches what no event announces, an agent
-// falling silent. An agent silent past DisconnectAfter is marked
+// falling silent, and reconciles every live service, so that an event lost
+// on the way, a retry's back-off ending or a task turning healthy by age is
+// acted on. An agent silent past DisconnectAfter is marked
 // agentConnected=false, so nothing more is placed on its instance; past
 // LostAfter its host is declared lost and its tasks are stopped with a
 // reason, releasing their resources. If the agent comes back, its next poll
@@ -21,12 +24,16 @@ func (c *Control) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, name := range clusters {
 		if err := c.checkHosts(ctx, name); err != nil {
-			return fmt.Errorf("check hosts of cluster %s: %w", name, err)
+			errs = append(errs, fmt.Errorf("check hosts of cluster %s: %w", name, err))
+		}
+		if err := c.reconcileCluster(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("reconcile services of cluster %s: %w", name, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (c *Control) allClusters(ctx context.Context) ([]string, error) {

@@ -176,7 +176,7 @@ func (a *Autoscaling) runTarget(ctx context.Context, k scaling.TargetKey, t trig
 			return err
 		}
 		out.Decision = scaling.Decide(in)
-		out.Applied, err = a.apply(tx, out.Decision, now)
+		out.Applied, err = a.apply(ctx, tx, out.Decision, now)
 		if err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func deploymentInProgress(s *store.Service) bool {
 // service), the cooldowns and the activity. A decision that cannot be
 // applied because the service is not ACTIVE is recorded as a Failed
 // activity and keeps the old cooldowns.
-func (a *Autoscaling) apply(tx *store.ScalingTx, d scaling.Decision, now time.Time) (bool, error) {
+func (a *Autoscaling) apply(ctx context.Context, tx *store.ScalingTx, d scaling.Decision, now time.Time) (bool, error) {
 	act, record := d.Activity(tx.Target.ScalableTarget, a.newID(), now)
 	if !d.Changed() {
 		if record {
@@ -306,7 +306,7 @@ func (a *Autoscaling) apply(tx *store.ScalingTx, d scaling.Decision, now time.Ti
 		}
 		return false, nil
 	}
-	err := a.setDesired(tx.Service, int(d.Desired), now)
+	err := a.setDesired(ctx, tx.Service, int(d.Desired), now)
 	if e, ok := ecs.AsError(err); ok && !e.Fault {
 		act.StatusCode, act.StatusMessage = scaling.ActivityFailed, fmt.Sprintf("Failed to set desired count to %d. Reason: %s", d.Desired, e.Message)
 		tx.Activities = append(tx.Activities, act)

@@ -278,7 +278,11 @@ func validateStartedBy(s string) error {
 
 // newTask builds a PENDING task placed on inst.
 func (c *Control) newTask(req taskRequest, inst *store.Instance) store.Task {
-	id := c.db.NewID()
+	return c.newTaskWithID(req, inst, c.db.NewID())
+}
+
+// newTaskWithID builds a PENDING task with a given ID placed on inst.
+func (c *Control) newTaskWithID(req taskRequest, inst *store.Instance, id string) store.Task {
 	now := ecs.At(c.now())
 	td := &req.td
 	needs := ecs.TaskRequirements(td, req.overrides)

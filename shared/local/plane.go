@@ -113,8 +113,10 @@ func (p *Plane) start() error {
 	db := store.NewDB(p.store, p.cfg.Account, time.Now, RandomID)
 	p.control = control.New(db, control.Options{Now: time.Now, Seed: randomSeed, Timings: p.cfg.Timings, Waiter: waiter})
 	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
-	if err := p.startScaling(db, b); err != nil {
-		return err
+	p.startScaling(db, b)
+	handlers := map[string]bus.Handler{bus.TargetReconciler: p.control.ReconcileEvents, bus.TargetScaler: p.scaling.ScalerHandler()}
+	if err := installRules(b, handlers); err != nil {
+		return fmt.Errorf("install rules: %w", err)
 	}
 	p.goRun("change feed", func() error {
 		return p.store.Feed().Run(ctx, func(ctx context.Context, changes []store.Change) error {
@@ -148,24 +150,13 @@ func (p *Plane) serve(b *buslocal.Bus) error {
 	return nil
 }
 
-// startScaling wires Application Auto Scaling to the local alarm store and
-// metric store, and the scaler to the bus target "scaler" with its rule.
-func (p *Plane) startScaling(db *store.DB, b *buslocal.Bus) error {
+// startScaling wires Application Auto Scaling to the local alarm store
+// and metric store; the scaler is the bus target "scaler".
+func (p *Plane) startScaling(db *store.DB, b *buslocal.Bus) {
 	p.alarms = control.NewLocalAlarms(db, b, bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, time.Now, p.log)
 	p.scaling = control.NewAutoscaling(p.control, control.AutoscalingOptions{
 		Alarms: p.alarms, Manager: p.alarms, Metrics: control.LocalMetrics{DB: db}, Evaluate: p.alarms.Evaluate, Logger: p.log,
 	})
-	if err := b.Subscribe(bus.TargetScaler, p.scaling.ScalerHandler()); err != nil {
-		return fmt.Errorf("subscribe the scaler: %w", err)
-	}
-	for _, r := range bus.Rules() {
-		if r.Target == bus.TargetScaler {
-			if err := b.AddRule(r); err != nil {
-				return fmt.Errorf("add the scaler's rule: %w", err)
-			}
-		}
-	}
-	return nil
 }
 
 // Autoscaling exposes Application Auto Scaling and the scaler (for tests).
@@ -242,4 +233,24 @@ func randomSeed() int64 {
 		n = n<<8 | int64(x)
 	}
 	return n
+}
+
+// installRules subscribes the handlers and adds Berth's rules for the
+// targets they serve. The monitor's schedule is not added: the plane's own
+// ticker runs the monitor, more often than the schedule's minute.
+func installRules(b *buslocal.Bus, handlers map[string]bus.Handler) error {
+	for target, h := range handlers {
+		if err := b.Subscribe(target, h); err != nil {
+			return err
+		}
+	}
+	for _, r := range bus.Rules() {
+		if handlers[r.Target] == nil {
+			continue
+		}
+		if err := b.AddRule(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
