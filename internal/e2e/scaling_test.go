@@ -10,52 +10,112 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/berth-run/berth/internal/testenv"
-	"github.com/berth-run/berth/shared/ecs"
+	"github.com/berth-run/berth/shared/control"
+	ecsapi "github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/local"
-	"github.com/berth-run/berth/shared/store"
 )
 
-// scalingPlane is berth up with service/default/web at desired count 2.
-// Services are created through the store: the scaler needs only the
-// service item.
-func scalingPlane(t *testing.T) *local.Plane {
+// scalingPlane is berth up with service web (desired count 2) in cluster
+// default, created with the ECS API on one registered instance whose agent
+// is played by simulateAgent.
+func scalingPlane(t testing.TB) *local.Plane {
 	t.Helper()
 	p := testenv.Plane(t, local.Config{})
+	c := testenv.ECS(p.Endpoint())
 	ctx := context.Background()
-	db := p.Control().DB()
-	acct := db.Account()
-	if _, err := db.CreateCluster(ctx, ecs.Cluster{ClusterName: "default", ClusterArn: acct.ClusterARN("default"), Status: ecs.ClusterActive}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := db.CreateService(ctx, store.Service{
-		Service: ecs.Service{ServiceName: "web", ServiceArn: acct.ServiceARN("default", "web"), ClusterArn: acct.ClusterARN("default"),
-			Status: ecs.ServiceActive, DesiredCount: 2, Deployments: []ecs.Deployment{
-				{ID: "ecs-svc/1", Status: ecs.DeploymentPrimary, DesiredCount: 2, RolloutState: ecs.RolloutCompleted}}},
-		Berth: store.ServiceState{Cluster: "default"},
+	_, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{})
+	noErr(t, err)
+	_, err = c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app"), Memory: aws.Int32(6),
+			HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", "true"}}}}})
+	noErr(t, err)
+	reg, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{TotalResources: []types.Resource{
+		{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 4096},
+		{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 1 << 20}}})
+	noErr(t, err)
+	simulateAgent(t, p, aws.ToString(reg.ContainerInstance.ContainerInstanceArn))
+	_, err = c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(2)})
+	noErr(t, err)
+	testenv.Eventually(t, 20*time.Second, "service web steady with 2 tasks", func() bool {
+		s := describeWeb(t, p)
+		return s.RunningCount == 2 && len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return p
 }
 
-func desiredCount(t *testing.T, p *local.Plane) int {
-	t.Helper()
-	s, _, _, err := p.Control().DB().Service(context.Background(), "default", "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s.DesiredCount
+// simulateAgent plays the agent of an instance until the test ends: it
+// long-polls its desired tasks and reports each RUNNING and HEALTHY (the
+// task definition has a health check, so tasks count as healthy at once,
+// without the warm-up of tasks that have none), or STOPPED when the control
+// plane wants it stopped.
+func simulateAgent(t testing.TB, p *local.Plane, instance string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		digest := ""
+		for ctx.Err() == nil {
+			poll, err := p.Control().Poll(ctx, &control.PollInput{ProtocolVersion: control.AgentProtocolVersion, Cluster: "default",
+				ContainerInstanceArn: instance, Digest: digest, WaitSeconds: 5})
+			if err != nil {
+				continue
+			}
+			digest = poll.Digest
+			for _, task := range poll.Tasks {
+				status, container, health := ecsapi.TaskRunning, ecsapi.ContainerRunning, "HEALTHY"
+				var exit *int
+				switch {
+				case task.DesiredStatus == ecsapi.TaskStopped:
+					zero := 0
+					status, container, health, exit = ecsapi.TaskStopped, ecsapi.ContainerStopped, "", &zero
+				case task.LastStatus == ecsapi.TaskRunning:
+					continue
+				}
+				_, _ = p.Control().SubmitTaskStateChange(ctx, &control.TaskStateInput{ProtocolVersion: control.AgentProtocolVersion,
+					Cluster: "default", ContainerInstanceArn: instance, TaskArn: task.TaskArn, Seq: task.Seq + 1, Status: status, HealthStatus: health,
+					Containers: []control.ContainerState{{ContainerName: "app", Status: container, ExitCode: exit, HealthStatus: health}}})
+			}
+		}
+	}()
 }
 
-func waitDesired(t *testing.T, p *local.Plane, want int, what string) {
+func describeWeb(t testing.TB, p *local.Plane) types.Service {
+	t.Helper()
+	out, err := testenv.ECS(p.Endpoint()).DescribeServices(context.Background(), &ecs.DescribeServicesInput{Services: []string{"web"}})
+	noErr(t, err)
+	if len(out.Services) != 1 {
+		t.Fatalf("describe service web: %+v", out.Failures)
+	}
+	return out.Services[0]
+}
+
+func desiredCount(t testing.TB, p *local.Plane) int {
+	t.Helper()
+	return int(describeWeb(t, p).DesiredCount)
+}
+
+func waitDesired(t testing.TB, p *local.Plane, want int, what string) {
 	t.Helper()
 	testenv.Eventually(t, 20*time.Second, what, func() bool { return desiredCount(t, p) == want })
 }
 
+// waitRunning waits until the service runs want tasks at desired count want.
+func waitRunning(t testing.TB, p *local.Plane, want int, what string) {
+	t.Helper()
+	testenv.Eventually(t, 20*time.Second, what, func() bool {
+		s := describeWeb(t, p)
+		return s.DesiredCount == int32(want) && s.RunningCount == int32(want) && s.PendingCount == 0
+	})
+}
+
 // alarmCall calls a BerthAlarm action, as `berth alarm` does.
-func alarmCall(t *testing.T, endpoint, action string, in any) {
+func alarmCall(t testing.TB, endpoint, action string, in any) {
 	t.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -77,7 +137,7 @@ func alarmCall(t *testing.T, endpoint, action string, in any) {
 	}
 }
 
-func setAlarm(t *testing.T, endpoint, name, state string, points string, threshold string) {
+func setAlarm(t testing.TB, endpoint, name, state string, points string, threshold string) {
 	t.Helper()
 	alarmCall(t, endpoint, "SetAlarmState", map[string]string{"AlarmName": name, "StateValue": state, "StateReason": "e2e",
 		"StateReasonData": `{"version":"1.0","statistic":"Average","period":60,"recentDatapoints":[` + points + `],"threshold":` + threshold + `}`})
@@ -143,7 +203,7 @@ func TestStepScalingThroughTheCLIAndAlarms(t *testing.T) {
 	if path(put, "FailedEntryCount") != float64(0) {
 		t.Fatalf("put-events = %v", put)
 	}
-	waitDesired(t, p, 5, "desired count 2 + 3 after a breach of +25")
+	waitRunning(t, p, 5, "desired count 2 + 3 after a breach of +25, and 5 tasks running")
 
 	// Within the 300 s cooldown a new ALARM adds nothing. The scaler takes
 	// events in order, so once the scale-in below shows, the second ALARM
@@ -151,7 +211,7 @@ func TestStepScalingThroughTheCLIAndAlarms(t *testing.T) {
 	setAlarm(t, p.Endpoint(), "web-high", "OK", "40.0", "50.0")
 	setAlarm(t, p.Endpoint(), "web-high", "ALARM", "75.0", "50.0")
 	setAlarm(t, p.Endpoint(), "web-low", "ALARM", "10.0", "50.0")
-	waitDesired(t, p, 4, "one task fewer, and nothing added by the ALARM within the cooldown")
+	waitRunning(t, p, 4, "one task fewer, and nothing added by the ALARM within the cooldown")
 
 	// The next scale-in waits out the 2 s scale-in cooldown: each poll
 	// flips the alarm (a new transition) until the scaler acts.
@@ -195,4 +255,11 @@ func cliTime(t *testing.T, v any) time.Time {
 	}
 	t.Fatalf("timestamp %v (%T) is neither epoch seconds nor ISO 8601", v, v)
 	return time.Time{}
+}
+
+func noErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }
