@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -262,4 +265,57 @@ func noErr(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkAlarmToTasksRunning measures, in berth up, the time from an
+// alarm entering ALARM (BerthAlarm.SetAlarmState, as `berth alarm
+// set-state`) to the task its step policy adds being RUNNING: the
+// transition event, the scaler, the service change event, the reconciler's
+// placement, the agent's long poll and its RUNNING report. The agent is
+// simulated (it reports RUNNING at once), so the figure is the control
+// plane's share. It reports the median and 90th percentile.
+func BenchmarkAlarmToTasksRunning(b *testing.B) {
+	p := scalingPlane(b)
+	ctx := context.Background()
+	c := aas.NewFromConfig(testenv.AWSConfig(p.Endpoint()))
+	res, dim := aws.String("service/default/web"), aastypes.ScalableDimensionECSServiceDesiredCount
+	_, err := c.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: res,
+		ScalableDimension: dim, MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(100000)})
+	noErr(b, err)
+	policy, err := c.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("out"), ServiceNamespace: aastypes.ServiceNamespaceEcs,
+		ResourceId: res, ScalableDimension: dim, PolicyType: aastypes.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity, Cooldown: aws.Int32(0),
+			StepAdjustments: []aastypes.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(1)}}}})
+	noErr(b, err)
+	alarmCall(b, p.Endpoint(), "PutMetricAlarm", map[string]any{"AlarmName": "bench", "Namespace": "Test", "MetricName": "Load",
+		"Statistic": "Average", "Period": 60, "EvaluationPeriods": 1, "Threshold": 50, "ComparisonOperator": "GreaterThanThreshold",
+		"AlarmActions": []string{aws.ToString(policy.PolicyARN)}})
+	running := 2
+	var took []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		setAlarm(b, p.Endpoint(), "bench", "OK", "10.0", "50.0")
+		start := time.Now()
+		setAlarm(b, p.Endpoint(), "bench", "ALARM", "60.0", "50.0")
+		running++
+		for !serviceRuns(b, p, running) {
+			if time.Since(start) > 30*time.Second {
+				b.Fatalf("task %d not RUNNING after 30 s", running)
+			}
+			time.Sleep(time.Millisecond) // leave the CPUs to the plane
+
+		}
+		took = append(took, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "ms-p50")
+	b.ReportMetric(float64(took[len(took)*9/10].Microseconds())/1000, "ms-p90")
+}
+
+// serviceRuns reads, in process, whether service web runs want tasks.
+func serviceRuns(t testing.TB, p *local.Plane, want int) bool {
+	out, err := p.Control().DescribeServices(context.Background(), &control.DescribeServicesInput{Cluster: "default", Services: []string{"web"}})
+	noErr(t, err)
+	return len(out.Services) == 1 && out.Services[0].DesiredCount == want && out.Services[0].RunningCount == want
 }
