@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/berth-run/berth/agent/process"
 )
 
 func main() {
+	// The process driver runs each container under a copy of this binary.
+	process.RunShimIfRequested()
 	if err := rootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "berth:", err)
 		var exit *exitError

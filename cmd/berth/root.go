@@ -17,7 +17,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCommand(), versionCommand(), serviceCommand())
+	root.AddCommand(upCommand(), agentCommand(), versionCommand(), serviceCommand())
 	root.AddCommand(alarmCommand())
 	return root
 }

@@ -29,12 +29,18 @@ func upCommand() *cobra.Command {
 				level = slog.LevelDebug
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			cfg.Agents.Version = version
 			return runUp(cmd, cfg)
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:4566", "address to serve the API on")
 	cmd.Flags().StringVar(&cfg.DataDir, "data", ".data", "directory holding the state")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
+	cmd.Flags().IntVar(&cfg.Agents.Count, "agents", 0, "run this many agents in this process, each as its own host (data in --data/agents/<i>)")
+	cmd.Flags().StringVar(&cfg.Agents.Driver, "driver", "process", "the local agents' driver: process (host processes) or docker")
+	cmd.Flags().StringVar(&cfg.Agents.InstanceType, "agent-instance-type", "berth.local", "the local agents' ecs.instance-type")
+	cmd.Flags().IntVar(&cfg.Agents.CPUUnits, "agent-cpu", 0, "CPU units each local agent registers (default: the machine's, shared among them)")
+	cmd.Flags().IntVar(&cfg.Agents.MemoryMiB, "agent-memory", 0, "memory (MiB) each local agent registers (default: the machine's, shared among them)")
 	return cmd
 }
 
@@ -46,6 +52,9 @@ func runUp(cmd *cobra.Command, cfg local.Config) error {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "endpoint: %s\n", plane.Endpoint())
+	for _, a := range plane.Agents() {
+		fmt.Fprintf(cmd.OutOrStdout(), "agent: %s (%s driver)\n", a.ContainerInstanceArn(), a.Config().Driver)
+	}
 	<-ctx.Done()
 	cfg.Logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

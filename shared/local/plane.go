@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-run/berth/agent"
 	"github.com/berth-run/berth/shared/api"
 	"github.com/berth-run/berth/shared/bus"
 	buslocal "github.com/berth-run/berth/shared/bus/local"
@@ -36,6 +37,8 @@ type Config struct {
 	Timings control.AgentTimings
 	// TickEvery is the monitor's period; default 2s.
 	TickEvery time.Duration
+	// Agents are local agents to run once the API is ready (berth up --agents).
+	Agents AgentsConfig
 }
 
 // LocalTimings suit one machine: agents long-poll, and a silent agent is
@@ -61,6 +64,7 @@ type Plane struct {
 	server   *http.Server
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	agents   []*agent.Agent
 }
 
 // Start opens the state in cfg.DataDir and serves the API; it returns once
@@ -78,6 +82,9 @@ func Start(cfg Config) (*Plane, error) {
 	if err := p.start(); err != nil {
 		_ = st.Close()
 		return nil, err
+	}
+	if err := p.startAgents(); err != nil {
+		return nil, errors.Join(err, p.Shutdown(context.Background()))
 	}
 	return p, nil
 }

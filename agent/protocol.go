@@ -1,0 +1,278 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/berth-run/berth/shared/ecs"
+)
+
+// ProtocolVersion is the version of the BerthAgent actions this agent speaks.
+const ProtocolVersion = 1
+
+// Target prefixes of the actions the agent calls.
+const (
+	ecsTarget   = "AmazonEC2ContainerServiceV20141113."
+	agentTarget = "BerthAgent."
+)
+
+// The agent protocol's messages, as the control plane's BerthAgent actions
+// read and write them (shared/control defines the server's side; a test
+// keeps the two in step).
+
+// PollInput asks for the instance's desired tasks; the poll is the heartbeat.
+type PollInput struct {
+	ProtocolVersion      int    `json:"protocolVersion"`
+	Cluster              string `json:"cluster"`
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	Digest               string `json:"digest,omitempty"`
+	WaitSeconds          int    `json:"waitSeconds,omitempty"`
+}
+
+// PollOutput is what the instance should run.
+type PollOutput struct {
+	Digest              string                        `json:"digest"`
+	InstanceStatus      string                        `json:"instanceStatus"`
+	Tasks               []AgentTask                   `json:"tasks"`
+	TaskDefinitions     map[string]ecs.TaskDefinition `json:"taskDefinitions"`
+	PollIntervalSeconds int                           `json:"pollIntervalSeconds"`
+}
+
+// AgentTask is one task the instance should run (or stop).
+type AgentTask struct {
+	TaskArn           string            `json:"taskArn"`
+	TaskDefinitionArn string            `json:"taskDefinitionArn"`
+	DesiredStatus     string            `json:"desiredStatus"`
+	LastStatus        string            `json:"lastStatus"`
+	Group             string            `json:"group,omitempty"`
+	StartedBy         string            `json:"startedBy,omitempty"`
+	Overrides         *ecs.TaskOverride `json:"overrides,omitempty"`
+	Containers        []ecs.Container   `json:"containers"`
+	GPUIDs            []string          `json:"gpuIds,omitempty"`
+	// Seq is the sequence number of the last report the server applied.
+	Seq int64 `json:"seq"`
+}
+
+// TaskStateInput reports one task's observed state.
+type TaskStateInput struct {
+	ProtocolVersion      int                  `json:"protocolVersion"`
+	Cluster              string               `json:"cluster"`
+	ContainerInstanceArn string               `json:"containerInstanceArn"`
+	TaskArn              string               `json:"taskArn"`
+	Seq                  int64                `json:"seq"`
+	Status               string               `json:"status"`
+	HealthStatus         string               `json:"healthStatus,omitempty"`
+	StopCode             string               `json:"stopCode,omitempty"`
+	Reason               string               `json:"reason,omitempty"`
+	Containers           []ContainerStateWire `json:"containers"`
+	PullStartedAt        ecs.Timestamp        `json:"pullStartedAt,omitzero"`
+	PullStoppedAt        ecs.Timestamp        `json:"pullStoppedAt,omitzero"`
+	StartedAt            ecs.Timestamp        `json:"startedAt,omitzero"`
+	ExecutionStoppedAt   ecs.Timestamp        `json:"executionStoppedAt,omitzero"`
+}
+
+// ContainerStateWire is one container's state in a report.
+type ContainerStateWire struct {
+	ContainerName   string               `json:"containerName"`
+	RuntimeID       string               `json:"runtimeId,omitempty"`
+	ImageDigest     string               `json:"imageDigest,omitempty"`
+	Status          string               `json:"status"`
+	ExitCode        *int                 `json:"exitCode,omitempty"`
+	Reason          string               `json:"reason,omitempty"`
+	HealthStatus    string               `json:"healthStatus,omitempty"`
+	NetworkBindings []ecs.NetworkBinding `json:"networkBindings,omitempty"`
+}
+
+// TaskStateOutput says whether the server applied a report.
+type TaskStateOutput struct {
+	Applied bool  `json:"applied"`
+	Version int64 `json:"version"`
+}
+
+// RegisterInput is ECS's RegisterContainerInstance request, as the ECS
+// agent sends it.
+type RegisterInput struct {
+	Cluster                           string               `json:"cluster,omitempty"`
+	InstanceIdentityDocument          string               `json:"instanceIdentityDocument,omitempty"`
+	InstanceIdentityDocumentSignature string               `json:"instanceIdentityDocumentSignature,omitempty"`
+	TotalResources                    []ecs.Resource       `json:"totalResources"`
+	VersionInfo                       *ecs.VersionInfo     `json:"versionInfo,omitempty"`
+	ContainerInstanceArn              string               `json:"containerInstanceArn,omitempty"`
+	Attributes                        []ecs.Attribute      `json:"attributes,omitempty"`
+	PlatformDevices                   []ecs.PlatformDevice `json:"platformDevices,omitempty"`
+}
+
+type registerOutput struct {
+	ContainerInstance ecs.ContainerInstance `json:"containerInstance"`
+}
+
+type createClusterInput struct {
+	ClusterName string `json:"clusterName"`
+}
+
+// Client calls the control plane's endpoint: ECS actions and the BerthAgent
+// actions, both awsJson1_1. Requests are signed with SigV4 (service "ecs")
+// when credentials are given. Errors the server returns are *ecs.Error.
+type Client struct {
+	endpoint    string
+	http        *http.Client
+	credentials aws.CredentialsProvider
+	region      string
+	signer      *v4.Signer
+}
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// HTTP is the HTTP client; nil means one without an overall timeout
+	// (calls are bounded by their contexts; long polls take a while).
+	HTTP *http.Client
+	// Credentials sign requests; nil sends them unsigned.
+	Credentials aws.CredentialsProvider
+	// Region is the signing region; default us-east-1.
+	Region string
+}
+
+// NewClient makes a client of the control plane at endpoint.
+func NewClient(endpoint string, opts ClientOptions) *Client {
+	c := &Client{endpoint: strings.TrimRight(endpoint, "/") + "/", http: opts.HTTP, credentials: opts.Credentials, region: opts.Region}
+	if c.http == nil {
+		c.http = &http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+		}}
+	}
+	if c.region == "" {
+		c.region = "us-east-1"
+	}
+	if c.credentials != nil {
+		c.signer = v4.NewSigner()
+	}
+	return c
+}
+
+// Register calls RegisterContainerInstance.
+func (c *Client) Register(ctx context.Context, in *RegisterInput) (ecs.ContainerInstance, error) {
+	var out registerOutput
+	err := c.call(ctx, ecsTarget+"RegisterContainerInstance", in, &out)
+	return out.ContainerInstance, err
+}
+
+// CreateCluster calls CreateCluster (the agent creates the default cluster
+// when it does not exist, as the ECS agent does).
+func (c *Client) CreateCluster(ctx context.Context, name string) error {
+	return c.call(ctx, ecsTarget+"CreateCluster", &createClusterInput{ClusterName: name}, nil)
+}
+
+// Poll calls BerthAgent.Poll.
+func (c *Client) Poll(ctx context.Context, in *PollInput) (*PollOutput, error) {
+	in.ProtocolVersion = ProtocolVersion
+	out := &PollOutput{}
+	if err := c.call(ctx, agentTarget+"Poll", in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SubmitTaskStateChange calls BerthAgent.SubmitTaskStateChange.
+func (c *Client) SubmitTaskStateChange(ctx context.Context, in *TaskStateInput) (*TaskStateOutput, error) {
+	in.ProtocolVersion = ProtocolVersion
+	out := &TaskStateOutput{}
+	if err := c.call(ctx, agentTarget+"SubmitTaskStateChange", in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type errorBody struct {
+	Type    string `json:"__type"`
+	Message string `json:"message"`
+}
+
+// callTimeout bounds a call whose context sets no deadline, so that a
+// control plane that hangs cannot stall a runner.
+const callTimeout = 30 * time.Second
+
+func (c *Client) call(ctx context.Context, target string, in, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("%s: encode request: %w", target, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", target)
+	if err := c.sign(ctx, req, body); err != nil {
+		return fmt.Errorf("%s: sign request: %w", target, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s: read response: %w", target, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return responseError(target, resp.StatusCode, data)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s: decode response: %w", target, err)
+	}
+	return nil
+}
+
+// responseError turns an awsJson1_1 error body into an *ecs.Error.
+func responseError(target string, status int, data []byte) error {
+	var e errorBody
+	if json.Unmarshal(data, &e) != nil || e.Type == "" {
+		return &ecs.Error{Code: ecs.ServerException, Message: fmt.Sprintf("%s: HTTP %d: %s", target, status, truncate(string(data), 200)), Fault: status >= 500}
+	}
+	code := e.Type
+	if i := strings.LastIndexByte(code, '#'); i >= 0 {
+		code = code[i+1:]
+	}
+	code, _, _ = strings.Cut(code, ":")
+	return &ecs.Error{Code: code, Message: e.Message, Fault: status >= 500}
+}
+
+func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error {
+	if c.signer == nil {
+		return nil
+	}
+	creds, err := c.credentials.Retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	return c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ecs", c.region, time.Now())
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
