@@ -17,7 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/berth-run/berth/agent/process"
 	"github.com/berth-run/berth/internal/testenv"
+	"github.com/berth-run/berth/internal/testimage"
 	"github.com/berth-run/berth/shared/control"
 	ecsapi "github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/local"
@@ -318,4 +320,89 @@ func serviceRuns(t testing.TB, p *local.Plane, want int) bool {
 	out, err := p.Control().DescribeServices(context.Background(), &control.DescribeServicesInput{Cluster: "default", Services: []string{"web"}})
 	noErr(t, err)
 	return len(out.Services) == 1 && out.Services[0].DesiredCount == want && out.Services[0].RunningCount == want
+}
+
+// TestMain lets the test binary serve as the process driver's shim, for
+// the local agents of the target tracking test.
+func TestMain(m *testing.M) {
+	process.RunShimIfRequested()
+	os.Exit(m.Run())
+}
+
+// burner is a testapp container reserving 128 CPU units (an eighth of a
+// vCPU) that keeps burnCPU of a CPU busy; it answers its health check on
+// its dynamic port, so that a deployment of it completes at once.
+func burner(testapp, burnCPU string) types.ContainerDefinition {
+	return types.ContainerDefinition{
+		Name: aws.String("app"), Image: aws.String("berth-testapp"), Cpu: 128, Memory: aws.Int32(64),
+		EntryPoint:   []string{testapp},
+		Command:      []string{"--burn-cpu", burnCPU},
+		PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(8080), HostPort: aws.Int32(0)}},
+		HealthCheck: &types.HealthCheck{Command: []string{"CMD-SHELL", testapp + " check http://127.0.0.1:$PORT/health"},
+			Interval: aws.Int32(5), Timeout: aws.Int32(5), Retries: aws.Int32(1)},
+	}
+}
+
+// TestTargetTrackingOnAgentCPU runs target tracking end to end in berth up
+// with a real (process-driver) agent: tasks burning 120 % of their CPU
+// reservation against a target of 50 % are scaled out from 2 to the
+// maximum of 4 once AlarmHigh has seen 3 datapoints above the target; after
+// a deployment of a revision that does not burn, AlarmLow (15 datapoints
+// under 45 %) scales the service in, one task per minute, down to 1. A
+// metric minute lasts 3 s here (local.Config.MetricMinute).
+func TestTargetTrackingOnAgentCPU(t *testing.T) {
+	testapp := testimage.BinaryPath(t)
+	p := testenv.Plane(t, local.Config{MetricMinute: 3 * time.Second, TickEvery: 500 * time.Millisecond,
+		Agents: local.AgentsConfig{Count: 1, CPUUnits: 4096, MemoryMiB: 4096}})
+	ctx := context.Background()
+	c := testenv.ECS(p.Endpoint())
+	register := func(burn string) string {
+		out, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+			ContainerDefinitions: []types.ContainerDefinition{burner(testapp, burn)}})
+		noErr(t, err)
+		return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	}
+	_, err := c.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String(register("0.15")), DesiredCount: aws.Int32(2)})
+	noErr(t, err)
+	testenv.Eventually(t, 60*time.Second, "2 burning tasks running, the deployment completed", func() bool {
+		s := describeWeb(t, p)
+		return s.RunningCount == 2 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+	})
+
+	a := aas.NewFromConfig(testenv.AWSConfig(p.Endpoint()))
+	res, dim := aws.String("service/default/web"), aastypes.ScalableDimensionECSServiceDesiredCount
+	_, err = a.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: res,
+		ScalableDimension: dim, MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(4)})
+	noErr(t, err)
+	_, err = a.PutScalingPolicy(ctx, &aas.PutScalingPolicyInput{PolicyName: aws.String("cpu50"), ServiceNamespace: aastypes.ServiceNamespaceEcs,
+		ResourceId: res, ScalableDimension: dim, PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{TargetValue: aws.Float64(50),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeECSServiceAverageCPUUtilization},
+			ScaleOutCooldown:              aws.Int32(0), ScaleInCooldown: aws.Int32(0)}})
+	noErr(t, err)
+
+	testenv.Eventually(t, 90*time.Second, "scale-out to 4 running tasks on CPU", func() bool {
+		s := describeWeb(t, p)
+		return s.DesiredCount == 4 && s.RunningCount == 4
+	})
+
+	_, err = c.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("web"), TaskDefinition: aws.String(register("0"))})
+	noErr(t, err)
+	testenv.Eventually(t, 3*time.Minute, "scale-in to 1 task once the load stopped", func() bool {
+		s := describeWeb(t, p)
+		return s.DesiredCount == 1 && s.RunningCount == 1
+	})
+
+	acts, err := a.DescribeScalingActivities(ctx, &aas.DescribeScalingActivitiesInput{ServiceNamespace: aastypes.ServiceNamespaceEcs, ResourceId: res, ScalableDimension: dim})
+	noErr(t, err)
+	var got []string
+	for _, act := range acts.ScalingActivities {
+		got = append(got, aws.ToString(act.Description))
+	}
+	if strings.Join(got, "|") != "Setting desired count to 1.|Setting desired count to 2.|Setting desired count to 3.|Setting desired count to 4." {
+		t.Fatalf("activities = %v", got)
+	}
+	if cause := aws.ToString(acts.ScalingActivities[3].Cause); !strings.Contains(cause, "-AlarmHigh-") || !strings.HasSuffix(cause, "triggered policy cpu50") {
+		t.Errorf("scale-out cause = %q", cause)
+	}
 }

@@ -102,6 +102,9 @@ type LocalAlarms struct {
 	// EvaluateEvery is how often one alarm is evaluated; CloudWatch
 	// evaluates every minute.
 	EvaluateEvery time.Duration
+	// MetricClock is the clock utilization is recorded on (see
+	// CompressedClock); evaluations look at metrics up to its now.
+	MetricClock func() time.Time
 }
 
 var (
@@ -114,7 +117,7 @@ func NewLocalAlarms(db *store.DB, b bus.Bus, factory bus.Factory, now func() tim
 	if log == nil {
 		log = slog.Default()
 	}
-	return &LocalAlarms{db: db, bus: b, factory: factory, now: now, log: log, EvaluateEvery: time.Minute}
+	return &LocalAlarms{db: db, bus: b, factory: factory, now: now, log: log, EvaluateEvery: time.Minute, MetricClock: now}
 }
 
 // DescribeAlarms implements AlarmSource.
@@ -408,8 +411,9 @@ func collectedMetric(def scaling.AlarmDefinition) (serviceMetric, bool) {
 }
 
 func (l *LocalAlarms) evaluate(ctx context.Context, a store.Alarm, m serviceMetric, now time.Time) error {
+	metricNow := l.MetricClock()
 	lookback := time.Duration(int64(a.EvaluationPeriods+3)*int64(max(a.Period, 60))) * time.Second
-	points, err := l.db.ServiceUtilization(ctx, m.cluster, m.service, now.Add(-lookback))
+	points, err := l.db.ServiceUtilization(ctx, m.cluster, m.service, metricNow.Add(-lookback))
 	if err != nil {
 		return err
 	}
@@ -422,7 +426,7 @@ func (l *LocalAlarms) evaluate(ctx context.Context, a store.Alarm, m serviceMetr
 			samples = append(samples, scaling.Sample{Timestamp: p.Minute, Value: p.Memory})
 		}
 	}
-	ev := scaling.EvaluateAlarm(a.AlarmDefinition, samples, a.StateValue, now)
+	ev := scaling.EvaluateAlarm(a.AlarmDefinition, samples, a.StateValue, metricNow)
 	_, err = l.transition(ctx, a.AlarmName, func(cur *store.Alarm) bool {
 		cur.Berth.EvaluatedAt = now
 		if ev.Retained {

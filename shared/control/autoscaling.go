@@ -29,9 +29,11 @@ type Autoscaling struct {
 	metrics    MetricSink
 	evaluate   func(context.Context) error
 	setDesired DesiredCountSetter
-	newID      func() string
-	rerunEvery time.Duration
-	log        *slog.Logger
+	newID       func() string
+	rerunEvery  time.Duration
+	metricClock func() time.Time
+	reportEvery time.Duration
+	log         *slog.Logger
 }
 
 // DesiredCountSetter applies a new desired count to a service read from
@@ -60,13 +62,20 @@ type AutoscalingOptions struct {
 	// RerunEvery is how often an alarm that stays in ALARM runs its
 	// policies again (CloudWatch re-invokes scaling actions every minute).
 	RerunEvery time.Duration
-	Logger     *slog.Logger
+	// MetricClock timestamps the utilization agents report; nil means the
+	// control plane's clock (see CompressedClock).
+	MetricClock func() time.Time
+	// ReportEvery is how often agents are asked to report utilization;
+	// zero means DefaultReportEvery.
+	ReportEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // NewAutoscaling builds the Application Auto Scaling use cases over c.
 func NewAutoscaling(c *Control, opts AutoscalingOptions) *Autoscaling {
 	a := &Autoscaling{c: c, alarms: opts.Alarms, manager: opts.Manager, metrics: opts.Metrics, evaluate: opts.Evaluate,
-		setDesired: opts.SetDesired, newID: opts.NewID, rerunEvery: opts.RerunEvery, log: opts.Logger}
+		setDesired: opts.SetDesired, newID: opts.NewID, rerunEvery: opts.RerunEvery, metricClock: opts.MetricClock,
+		reportEvery: opts.ReportEvery, log: opts.Logger}
 	if a.setDesired == nil {
 		a.setDesired = c.SetDesiredCount
 	}
@@ -75,6 +84,12 @@ func NewAutoscaling(c *Control, opts AutoscalingOptions) *Autoscaling {
 	}
 	if a.rerunEvery == 0 {
 		a.rerunEvery = time.Minute
+	}
+	if a.metricClock == nil {
+		a.metricClock = c.now
+	}
+	if a.reportEvery == 0 {
+		a.reportEvery = DefaultReportEvery
 	}
 	if a.log == nil {
 		a.log = slog.Default()

@@ -126,9 +126,11 @@ type TaskUsage struct {
 	MemoryMiB float64 `json:"memoryMiB"`
 }
 
-// MetricsOutput says how many task samples counted towards service metrics.
+// MetricsOutput says how many task samples counted towards service
+// metrics, and how long the agent should wait before its next report.
 type MetricsOutput struct {
-	Accepted int `json:"accepted"`
+	Accepted           int `json:"accepted"`
+	ReportEverySeconds int `json:"reportEverySeconds,omitempty"`
 }
 
 // maxMetricTasks bounds one report.
@@ -172,11 +174,11 @@ func (a *Autoscaling) SubmitMetrics(ctx context.Context, in *MetricsInput) (*Met
 		}
 	}
 	if len(usage) > 0 {
-		if err := a.metrics.PutUtilization(ctx, instanceID, a.c.now(), usage); err != nil {
+		if err := a.metrics.PutUtilization(ctx, instanceID, a.metricClock(), usage); err != nil {
 			return nil, fmt.Errorf("record metrics of instance %s: %w", instanceID, err)
 		}
 	}
-	return &MetricsOutput{Accepted: len(usage)}, nil
+	return &MetricsOutput{Accepted: len(usage), ReportEverySeconds: int(max(a.reportEvery, time.Second) / time.Second)}, nil
 }
 
 func validateUsage(tasks []TaskUsage) error {
@@ -217,4 +219,18 @@ func utilizationOf(cluster, service string, t store.Task, u TaskUsage) TaskUtili
 	}
 	return TaskUtilization{Cluster: cluster, Service: service, CPUUsed: u.CPUUnits, CPUReserved: cpu,
 		MemoryUsed: u.MemoryMiB, MemoryReserved: float64(t.Berth.Needs.Memory)}
+}
+
+// DefaultReportEvery is how often agents report utilization: several times
+// in each of CloudWatch's one-minute periods.
+const DefaultReportEvery = 10 * time.Second
+
+// CompressedClock is a clock on which a minute lasts minute of now's
+// time, counted from origin: `berth up` runs metrics and alarms on it when
+// a test needs target tracking's 3- and 15-minute alarms to act in seconds.
+func CompressedClock(origin time.Time, minute time.Duration, now func() time.Time) func() time.Time {
+	return func() time.Time {
+		elapsed := now().Sub(origin)
+		return origin.Add(time.Duration(float64(elapsed) * float64(time.Minute) / float64(minute)))
+	}
 }

@@ -39,6 +39,10 @@ type Config struct {
 	TickEvery time.Duration
 	// Agents are local agents to run once the API is ready (berth up --agents).
 	Agents AgentsConfig
+	// MetricMinute is how long a minute of utilization metrics and alarm
+	// evaluation lasts; default one minute, as in CloudWatch. Tests shorten
+	// it so that target tracking's 3- and 15-minute alarms act in seconds.
+	MetricMinute time.Duration
 }
 
 // LocalTimings suit one machine: agents long-poll, and a silent agent is
@@ -160,9 +164,15 @@ func (p *Plane) serve(b *buslocal.Bus) error {
 // startScaling wires Application Auto Scaling to the local alarm store
 // and metric store; the scaler is the bus target "scaler".
 func (p *Plane) startScaling(db *store.DB, b *buslocal.Bus) {
+	minute, metricClock := time.Minute, time.Now
+	if m := p.cfg.MetricMinute; m > 0 && m != time.Minute {
+		minute, metricClock = m, control.CompressedClock(time.Now(), m, time.Now)
+	}
 	p.alarms = control.NewLocalAlarms(db, b, bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, time.Now, p.log)
+	p.alarms.EvaluateEvery, p.alarms.MetricClock = minute, metricClock
 	p.scaling = control.NewAutoscaling(p.control, control.AutoscalingOptions{
 		Alarms: p.alarms, Manager: p.alarms, Metrics: control.LocalMetrics{DB: db}, Evaluate: p.alarms.Evaluate, Logger: p.log,
+		RerunEvery: minute, MetricClock: metricClock, ReportEvery: min(control.DefaultReportEvery, minute/3),
 	})
 }
 
