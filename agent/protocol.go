@@ -94,10 +94,12 @@ type ContainerStateWire struct {
 	NetworkBindings []ecs.NetworkBinding `json:"networkBindings,omitempty"`
 }
 
-// TaskStateOutput says whether the server applied a report.
+// TaskStateOutput says whether the server applied a report, and the
+// sequence number it has for the task.
 type TaskStateOutput struct {
-	Applied bool  `json:"applied"`
-	Version int64 `json:"version"`
+	Applied  bool  `json:"applied"`
+	Version  int64 `json:"version"`
+	AgentSeq int64 `json:"agentSeq"`
 }
 
 // RegisterInput is ECS's RegisterContainerInstance request, as the ECS

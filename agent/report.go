@@ -34,6 +34,11 @@ func (r *runner) report(ctx context.Context, plan Plan) {
 	}
 	in.Seq = r.seq.next()
 	out, err := r.a.client.SubmitTaskStateChange(ctx, in)
+	if err == nil {
+		// A report numbered at or below what the server has was stale; the
+		// next one is numbered above the server's.
+		r.seq.observe(out.AgentSeq)
+	}
 	if err != nil || !out.Applied {
 		if ctx.Err() != nil {
 			return

@@ -17,7 +17,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCommand(), agentCommand(), versionCommand(), serviceCommand())
+	root.AddCommand(upCommand(), agentCommand(), serviceCommand(), proxyCommand(), versionCommand())
 	root.AddCommand(alarmCommand())
 	return root
 }

@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berth-run/berth/internal/testenv"
 	"github.com/berth-run/berth/shared/local"
@@ -162,4 +164,45 @@ func writeFile(t *testing.T, name, content string) {
 	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAWSCLIRunTask runs tasks with the real aws CLI, with a memberOf
+// constraint and a spread strategy, on process-driver agents.
+func TestAWSCLIRunTask(t *testing.T) {
+	c := newCluster(t, "cli")
+	aws := newCLI(t, c.plane.Endpoint())
+	small := c.startAgent("cli", t.TempDir(), "us-east-1a", "t3.small")
+	c.startAgent("cli", t.TempDir(), "us-east-1b", "m5.large")
+	tdFile := filepath.Join(t.TempDir(), "td.json")
+	writeFile(t, tdFile, fmt.Sprintf(`{"family": "cli", "containerDefinitions": [{"name": "app", "image": "berth-testapp",
+  "memory": 64, "entryPoint": [%q], "portMappings": [{"containerPort": 8080}], "stopTimeout": 5}]}`, c.testapp))
+	aws.ok("ecs", "register-task-definition", "--cli-input-json", "file://"+tdFile)
+
+	run := aws.ok("ecs", "run-task", "--cluster", "cli", "--task-definition", "cli", "--count", "2",
+		"--placement-constraints", "type=memberOf,expression=attribute:ecs.instance-type == t3.small",
+		"--placement-strategy", "type=spread,field=attribute:ecs.availability-zone")
+	tasks, _ := path(run, "tasks").([]any)
+	if len(tasks) != 2 {
+		t.Fatalf("run-task = %v", run)
+	}
+	var arns []string
+	for i := range tasks {
+		if path(run, "tasks", i, "containerInstanceArn") != small.ContainerInstanceArn() {
+			t.Errorf("task %d placed on %v, want the t3.small instance", i, path(run, "tasks", i, "containerInstanceArn"))
+		}
+		arns = append(arns, path(run, "tasks", i, "taskArn").(string))
+	}
+	c.waitTasks("cli", arns, "the CLI's tasks RUNNING", 30*time.Second, lastStatus("RUNNING"))
+	desc := aws.ok(append([]string{"ecs", "describe-tasks", "--cluster", "cli", "--tasks"}, arns...)...)
+	if path(desc, "tasks", 0, "lastStatus") != "RUNNING" || path(desc, "tasks", 0, "containers", 0, "networkBindings", 0, "hostPort") == nil {
+		t.Errorf("describe-tasks = %v", desc)
+	}
+	none := aws.ok("ecs", "run-task", "--cluster", "cli", "--task-definition", "cli",
+		"--placement-constraints", "type=memberOf,expression=attribute:ecs.instance-type == x9.huge")
+	if path(none, "failures", 0, "reason") != "ATTRIBUTE" {
+		t.Errorf("impossible run-task = %v", none)
+	}
+	aws.fails("InvalidParameterException", "ecs", "run-task", "--cluster", "cli", "--task-definition", "cli", "--count", "11")
+	aws.ok("ecs", "stop-task", "--cluster", "cli", "--task", arns[0], "--reason", "cli")
+	c.waitTasks("cli", arns[:1], "the stopped task STOPPED", 15*time.Second, lastStatus("STOPPED"))
 }

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +17,8 @@ import (
 	"github.com/berth-run/berth/shared/local"
 )
 
+var recorders atomic.Int64
+
 // recorder collects the events a user rule on the local bus delivers.
 type recorder struct {
 	mu     sync.Mutex
@@ -24,7 +28,7 @@ type recorder struct {
 func record(t *testing.T, p *local.Plane, pattern string) *recorder {
 	t.Helper()
 	r := &recorder{}
-	target := "test-" + t.Name()
+	target := fmt.Sprintf("test-%s-%d", t.Name(), recorders.Add(1))
 	if err := p.Bus().Subscribe(target, func(_ context.Context, evs []bus.Event) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()

@@ -88,10 +88,13 @@ type ContainerState struct {
 	NetworkBindings []ecs.NetworkBinding `json:"networkBindings,omitempty"`
 }
 
-// TaskStateOutput says whether the report changed the task.
+// TaskStateOutput says whether the report changed the task, and the
+// sequence number the server has for it, so an agent whose report was
+// stale can number the next one above it.
 type TaskStateOutput struct {
-	Applied bool  `json:"applied"`
-	Version int64 `json:"version"`
+	Applied  bool  `json:"applied"`
+	Version  int64 `json:"version"`
+	AgentSeq int64 `json:"agentSeq"`
 }
 
 // Waiter lets a poll wait for a change to an instance's tasks. In the local
@@ -151,6 +154,7 @@ func (c *Control) Poll(ctx context.Context, in *PollInput) (*PollOutput, error) 
 		return nil, err
 	}
 	wait := min(time.Duration(in.WaitSeconds)*time.Second, c.timings.MaxWait)
+	deadline := time.Now().Add(wait)
 	for {
 		var changed <-chan struct{}
 		if c.waiter != nil && wait > 0 {
@@ -160,17 +164,32 @@ func (c *Control) Poll(ctx context.Context, in *PollInput) (*PollOutput, error) 
 		if err != nil || changed == nil || out.Digest != in.Digest {
 			return out, err
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-changed:
-			timer.Stop()
-		case <-timer.C:
-			return out, nil
-		case <-ctx.Done():
-			timer.Stop()
+		woke := waitFor(ctx, changed, time.Until(deadline))
+		// A held poll is still the agent's heartbeat: record it again, so a
+		// long wait never looks like silence.
+		if err := c.heartbeat(ctx, cluster, id); err != nil {
+			return nil, err
+		}
+		if !woke {
 			return out, nil
 		}
 	}
+}
+
+// waitFor waits until changed is closed (true), or d passes or ctx ends (false).
+func waitFor(ctx context.Context, changed <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		return false
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-changed:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // heartbeat records the poll and reconnects a disconnected agent.
@@ -310,7 +329,7 @@ func (c *Control) SubmitTaskStateChange(ctx context.Context, in *TaskStateInput)
 	if err != nil {
 		return nil, err
 	}
-	return &TaskStateOutput{Applied: applied, Version: t.Version}, nil
+	return &TaskStateOutput{Applied: applied, Version: t.Version, AgentSeq: t.Berth.AgentSeq}, nil
 }
 
 func validateReport(in *TaskStateInput) error {

@@ -120,7 +120,7 @@ func (c *Control) declareLost(ctx context.Context, in store.Instance, lastSeen t
 		if t.Stopped() {
 			continue
 		}
-		if err := c.forceStop(ctx, t.Berth.Cluster, t.ID(), reason, ""); err != nil {
+		if err := c.forceStop(ctx, t.Berth.Cluster, t.ID(), reason, ecs.StopInfrastructureHealth); err != nil {
 			return err
 		}
 	}

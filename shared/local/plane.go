@@ -2,8 +2,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 	buslocal "github.com/berth-run/berth/shared/bus/local"
 	"github.com/berth-run/berth/shared/control"
 	"github.com/berth-run/berth/shared/ecs"
+	"github.com/berth-run/berth/shared/fn"
 	"github.com/berth-run/berth/shared/store"
 	"github.com/berth-run/berth/shared/store/bolt"
 )
@@ -45,14 +44,15 @@ type Config struct {
 	MetricMinute time.Duration
 }
 
-// LocalTimings suit one machine: agents long-poll, and a silent agent is
-// noticed within seconds.
+// LocalTimings suit one machine: agents long-poll (a held poll is answered
+// within a third of DisconnectAfter, and each answer is a heartbeat), and a
+// silent agent is noticed within seconds.
 var LocalTimings = control.AgentTimings{
 	PollInterval:    time.Second,
 	HeartbeatWrite:  2 * time.Second,
 	DisconnectAfter: 10 * time.Second,
 	LostAfter:       30 * time.Second,
-	MaxWait:         10 * time.Second,
+	MaxWait:         3 * time.Second,
 }
 
 // Plane is a running local control plane.
@@ -121,8 +121,8 @@ func (p *Plane) start() error {
 	}
 	p.bus = b
 	waiter := control.NewChangeWaiter()
-	db := store.NewDB(p.store, p.cfg.Account, time.Now, RandomID)
-	p.control = control.New(db, control.Options{Now: time.Now, Seed: randomSeed, Timings: p.cfg.Timings, Waiter: waiter})
+	db := store.NewDB(p.store, p.cfg.Account, time.Now, fn.RandomID)
+	p.control = control.New(db, control.Options{Now: time.Now, Seed: fn.RandomSeed, Timings: p.cfg.Timings, Waiter: waiter})
 	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
 	p.startScaling(db, b)
 	handlers := map[string]bus.Handler{bus.TargetReconciler: p.control.ReconcileEvents, bus.TargetScaler: p.scaling.ScalerHandler()}
@@ -232,24 +232,6 @@ func (p *Plane) Shutdown(ctx context.Context) error {
 	p.wg.Wait()
 	err = errors.Join(err, p.bus.Close(ctx), p.store.Close())
 	return err
-}
-
-// RandomID is a fresh resource ID: 32 hex digits, as ECS's task and
-// container instance IDs.
-func RandomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func randomSeed() int64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	var n int64
-	for _, x := range b {
-		n = n<<8 | int64(x)
-	}
-	return n
 }
 
 // installRules subscribes the handlers and adds Berth's rules for the

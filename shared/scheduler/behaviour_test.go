@@ -488,3 +488,14 @@ func TestReconcileContractErrors(t *testing.T) {
 		t.Fatalf("TaskDefinitionsNeeded = %v, %v", need, err)
 	}
 }
+
+func TestForeignTasksInTheGroupAreLeftAlone(t *testing.T) {
+	f := newReplica(t, "web", 1, taskDef(1, 256, 256, false), nil)
+	f.settle(t, 10)
+	foreign := f.addTask("", f.svc.TaskDefinition, 2, ecs.TaskRunning, "", time.Hour)
+	foreign.StartedBy = "my-batch-job"
+	p := f.reconcile(t)
+	if p.Changed || len(p.Stop) != 0 || p.Service.RunningCount != 1 {
+		t.Fatalf("a RunTask task in the service's group was touched: %+v, running %d", p.Stop, p.Service.RunningCount)
+	}
+}

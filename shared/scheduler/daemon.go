@@ -245,9 +245,7 @@ func (p *pass) startDaemons(r *rollout, td *ecs.TaskDefinition, eligible []bool,
 		started = append(started, p.launch(cands[pl.Index], td).TaskID)
 		placed[pl.Index] = true
 	}
-	if len(started) > 0 {
-		p.record(StartedTasksMessage(p.name, started))
-	}
+	p.recordTasks(StartedTasksMessage, started)
 	if res.Unplaced > 0 {
 		if closest := daemonClosest(res.Rejections, placed); closest != nil {
 			p.placementFailure(placement.Result{Unplaced: res.Unplaced, Closest: closest})
@@ -285,11 +283,17 @@ func daemonClosest(rs []placement.Rejection, placed map[int]bool) *placement.Rej
 	return best
 }
 
-// victims picks k of vs to stop, in stop order, as the service's placement
-// strategies scale in (reference §4.2).
-func (p *pass) victims(vs []*taskView, k int) []*taskView {
+// victims picks k of vs to stop, as indices into vs in stop order, as the
+// service's placement strategies scale in (reference §4.2). A pass stops
+// at most MaxStops tasks, so only that many are chosen by the strategies;
+// the rest follow in input order (the next pass chooses again).
+func (p *pass) victims(vs []*taskView, k int) []int {
+	out := make([]int, 0, k)
 	if k >= len(vs) {
-		return vs
+		for i := range vs {
+			out = append(out, i)
+		}
+		return out
 	}
 	strategies := p.svc.PlacementStrategy
 	if len(strategies) == 0 && !p.daemon {
@@ -303,15 +307,21 @@ func (p *pass) victims(vs []*taskView, k int) []*taskView {
 			pts[i].CPU, pts[i].Memory = n.CPU, n.Memory
 		}
 	}
-	idx, err := placement.SelectVictims(p.in.Instances, pts, strategies, k, p.in.Seed)
+	idx, err := placement.SelectVictims(p.in.Instances, pts, strategies, min(k, p.opt.MaxStops), p.in.Seed)
 	if err != nil {
 		// The strategies were validated at create and update; fall back
 		// to input order rather than stopping nothing.
-		return vs[:k]
+		idx = nil
 	}
-	out := make([]*taskView, len(idx))
-	for i, j := range idx {
-		out[i] = vs[j]
+	chosen := make([]bool, len(vs))
+	for _, j := range idx {
+		out = append(out, j)
+		chosen[j] = true
+	}
+	for j := 0; len(out) < k; j++ {
+		if !chosen[j] {
+			out = append(out, j)
+		}
 	}
 	return out
 }

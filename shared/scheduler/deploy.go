@@ -59,7 +59,7 @@ func (p *pass) fail(reason string, rollback, byAlarm bool) {
 	if !rollback || target == nil || p.st.deployment(d.ID).Rollback {
 		return
 	}
-	nd := startDeployment(&p.svc, &p.st, p.ids.deploymentID(), target.TaskDefinition, p.now)
+	nd := startDeployment(&p.svc, &p.st, freshDeploymentID(&p.svc, p.ids), target.TaskDefinition, p.now)
 	nd.RolloutStateReason = RollbackReason(byAlarm, target.ID)
 	p.st.deployment(nd.ID).Rollback = true
 	p.primary = nd

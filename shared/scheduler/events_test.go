@@ -52,7 +52,7 @@ func TestIDs(t *testing.T) {
 			seen[s] = true
 		}
 	}
-	if newIDs(42, t0).taskID() != newIDs(42, t0).taskID() {
+	if a, b := newIDs(42, t0), newIDs(42, t0); a.taskID() != b.taskID() {
 		t.Error("the same seed and time gave different IDs")
 	}
 	if newIDs(42, t0).taskID() == newIDs(42, t0.Add(1)).taskID() {

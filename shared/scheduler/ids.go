@@ -36,7 +36,7 @@ func (g *ids) deploymentID() string {
 // first not 0) from any 64-bit number.
 func DeploymentIDFrom(n uint64) string {
 	const low, span = 1_000_000_000_000_000_000, 9_000_000_000_000_000_000
-	return "ecs-svc/" + strconv.FormatUint(low+n%span, 10)
+	return deploymentPrefix + strconv.FormatUint(low+n%span, 10)
 }
 
 // eventID is a version-4 UUID, as ECS gives service events.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/berth-run/berth/shared/ecs"
@@ -287,10 +288,21 @@ func Update(svc ecs.Service, state json.RawMessage, req UpdateRequest, env Env) 
 		if newTD {
 			td = req.TaskDefinition.TaskDefinitionArn
 		}
-		d := startDeployment(&svc, &st, newIDs(env.Seed, env.Now).deploymentID(), td, env.Now)
+		d := startDeployment(&svc, &st, freshDeploymentID(&svc, newIDs(env.Seed, env.Now)), td, env.Now)
 		events = append(events, inProgressEvent(*d, env.Now))
 	}
 	return finish(svc, st, events)
+}
+
+// freshDeploymentID draws a deployment ID the service does not list yet:
+// a caller reusing a seed must not make two deployments one.
+func freshDeploymentID(svc *ecs.Service, g *ids) string {
+	for {
+		id := g.deploymentID()
+		if !slices.ContainsFunc(svc.Deployments, func(d ecs.Deployment) bool { return d.ID == id }) {
+			return id
+		}
+	}
 }
 
 // startDeployment makes a new PRIMARY deployment of td: the previous PRIMARY

@@ -47,7 +47,7 @@ type Options struct {
 	CircuitBreakerMinimum int
 	// MaxLaunches caps the tasks one pass starts (default 30).
 	MaxLaunches int
-	// MaxStops caps the tasks one pass stops (default 40).
+	// MaxStops caps the tasks one pass stops (default 25).
 	MaxStops int
 	// MaxItems is the size of the transaction a plan must fit (default
 	// 100): 1 for the service, 1 per stopped task, 3 per started task (the
@@ -60,7 +60,7 @@ func (o Options) withDefaults() Options {
 		o.MaxLaunches = 30
 	}
 	if o.MaxStops <= 0 {
-		o.MaxStops = 40
+		o.MaxStops = 25
 	}
 	if o.MaxItems <= 0 {
 		o.MaxItems = 100
@@ -256,6 +256,7 @@ func newPass(in *Input) (*pass, error) {
 
 // finish assembles the plan and decides whether it changes anything.
 func (p *pass) finish() (Plan, error) {
+	p.recordStops()
 	p.st.Holding = p.holding
 	if len(p.newEvts) > 0 {
 		evs := make([]ecs.ServiceEvent, 0, min(len(p.newEvts)+len(p.svc.Events), MaxServiceEvents))
@@ -289,6 +290,30 @@ func (p *pass) finish() (Plan, error) {
 		plan.Changed = !bytes.Equal(before, after)
 	}
 	return plan, nil
+}
+
+// maxTasksPerMessage bounds the task IDs one service event lists, so the
+// 100 events a service keeps stay small.
+const maxTasksPerMessage = 10
+
+// recordTasks records msg for ids, maxTasksPerMessage at a time.
+func (p *pass) recordTasks(msg func(service string, ids []string) string, ids []string) {
+	for len(ids) > 0 {
+		n := min(len(ids), maxTasksPerMessage)
+		p.record(msg(p.name, ids[:n]))
+		ids = ids[n:]
+	}
+}
+
+// recordStops reports the RUNNING tasks this pass stopped.
+func (p *pass) recordStops() {
+	var ids []string
+	for _, v := range p.tasks {
+		if p.stopped[v] && v.t.LastStatus == ecs.TaskRunning {
+			ids = append(ids, v.id)
+		}
+	}
+	p.recordTasks(StoppedTasksMessage, ids)
 }
 
 // wakeAt asks for a pass at t at the latest.

@@ -12,12 +12,12 @@ func TestBoundsArithmetic(t *testing.T) {
 		desired, maxPct, minPct int
 		maxTotal, minHealthy    int
 	}{
-		{4, 200, 50, 8, 2},   // 50% of 4: may stop 2 first; 200% of 4: may start 4
-		{2, 200, 75, 4, 2},   // 75% of 2 = ceil(1.5) = 2: cannot stop any
-		{3, 125, 100, 3, 3},  // 125% of 3 = floor(3.75) = 3: cannot start any
-		{4, 100, 100, 4, 4},  // 100/100: neither
-		{0, 200, 100, 0, 0},  // nothing to run
-		{7, 150, 33, 10, 3},  // floor(10.5), ceil(2.31)
+		{4, 200, 50, 8, 2},  // 50% of 4: may stop 2 first; 200% of 4: may start 4
+		{2, 200, 75, 4, 2},  // 75% of 2 = ceil(1.5) = 2: cannot stop any
+		{3, 125, 100, 3, 3}, // 125% of 3 = floor(3.75) = 3: cannot start any
+		{4, 100, 100, 4, 4}, // 100/100: neither
+		{0, 200, 100, 0, 0}, // nothing to run
+		{7, 150, 33, 10, 3}, // floor(10.5), ceil(2.31)
 		{5000, 200, 100, 10000, 5000},
 	}
 	for _, c := range cases {
@@ -71,6 +71,15 @@ func TestRollingUpdateFirstStep(t *testing.T) {
 			for _, l := range p.Launch {
 				if l.TaskDefinition != td2.TaskDefinitionArn || l.Deployment != p.Service.Deployments[0].ID {
 					t.Errorf("launch %+v is not of the new PRIMARY deployment", l)
+				}
+			}
+			if c.stops > 0 {
+				ids := make([]string, 0, len(p.Stop))
+				for _, s := range p.Stop {
+					ids = append(ids, s.TaskArn[len(s.TaskArn)-32:])
+				}
+				if !hasMessage(p.Service, StoppedTasksMessage("web", ids)) {
+					t.Errorf("no stopped-tasks event in %+v", p.Service.Events)
 				}
 			}
 			msg := DeploymentConfigurationMessage("web")

@@ -24,6 +24,7 @@ type outgoing struct {
 	rank    int
 	reason  string
 	surplus bool // beyond desiredCount: not bound by the total budget
+	ordered bool // already in stop order (trimSurplus chose it as a victim)
 }
 
 // rollout is one pass's view of a service's tasks against its bounds.
@@ -174,8 +175,9 @@ func (p *pass) trimSurplus(r *rollout) {
 		if excess == 0 {
 			break
 		}
-		for _, v := range p.victims(classes[c], min(excess, len(classes[c]))) {
-			r.out = append(r.out, outgoing{v: v, rank: ranks[c], reason: stoppedScaling(p.primary.ID), surplus: true})
+		for _, i := range p.victims(classes[c], min(excess, len(classes[c]))) {
+			v := classes[c][i]
+			r.out = append(r.out, outgoing{v: v, rank: ranks[c], reason: stoppedScaling(p.primary.ID), surplus: true, ordered: true})
 			gone[v] = true
 			excess--
 		}
@@ -183,13 +185,12 @@ func (p *pass) trimSurplus(r *rollout) {
 	r.retain = slices.DeleteFunc(r.retain, func(v *taskView) bool { return gone[v] })
 }
 
-// rollStops stops outgoing tasks within the bounds. A stop must leave
-// enough tasks that minHealthy are healthy once the retained tasks in
-// flight are (total − minHealthy − retained-not-healthy), and a healthy
-// task's stop must leave minHealthy healthy ones. Surplus tasks that are
-// not healthy leave at once.
+// rollStops stops outgoing tasks within the bounds, rank by rank. A stop
+// must leave enough tasks that minHealthy are healthy once the retained
+// tasks in flight are (total − minHealthy − retained-not-healthy), and a
+// healthy task's stop must leave minHealthy healthy ones. Surplus tasks
+// that are not healthy leave at once.
 func (p *pass) rollStops(r *rollout) {
-	total := len(r.retain) + len(r.out)
 	healthy, inFlight := 0, 0
 	for _, v := range r.retain {
 		if v.healthy {
@@ -203,58 +204,75 @@ func (p *pass) rollStops(r *rollout) {
 			healthy++
 		}
 	}
-	budget := total - r.minHealthy - inFlight
-	healthyBudget := healthy - r.minHealthy
+	b := stopBudget{
+		total:   len(r.retain) + len(r.out) - r.minHealthy - inFlight,
+		healthy: healthy - r.minHealthy,
+	}
 	slices.SortStableFunc(r.out, func(a, b outgoing) int { return a.rank - b.rank })
 	for start := 0; start < len(r.out); {
 		end := start
 		for end < len(r.out) && r.out[end].rank == r.out[start].rank {
 			end++
 		}
-		group := r.out[start:end]
+		if !p.stopRank(r, r.out[start:end], &b) {
+			return
+		}
 		start = end
-		var free, bounded []*taskView
-		for _, o := range group {
-			if o.surplus && !o.v.healthy {
-				free = append(free, o.v)
-			} else {
-				bounded = append(bounded, o.v)
-			}
-		}
-		for _, v := range free {
-			if !p.stopWithin(v, reasonOf(group, v)) {
-				return
-			}
-			budget--
-		}
-		allowed := budget
-		if group[0].v.healthy {
-			allowed = min(allowed, healthyBudget)
-		}
-		allowed = min(allowed, len(bounded))
-		if allowed <= 0 {
-			continue
-		}
-		for _, v := range p.victims(bounded, allowed) {
-			if !p.stopWithin(v, reasonOf(group, v)) {
-				return
-			}
-			r.boundedStops++
-			budget--
-			if v.healthy {
-				healthyBudget--
-			}
-		}
 	}
 }
 
-func reasonOf(group []outgoing, v *taskView) string {
+// stopBudget is how many more tasks, and healthy tasks, may stop.
+type stopBudget struct{ total, healthy int }
+
+// stopRank stops what the budget allows of one rank of outgoing tasks (all
+// healthy or all not); false when the pass reached its stop cap.
+func (p *pass) stopRank(r *rollout, group []outgoing, b *stopBudget) bool {
+	var bounded []outgoing
+	ordered := true
 	for _, o := range group {
-		if o.v == v {
-			return o.reason
+		if o.surplus && !o.v.healthy {
+			if !p.stopWithin(o.v, o.reason) {
+				return false
+			}
+			b.total--
+			continue
+		}
+		bounded = append(bounded, o)
+		ordered = ordered && o.ordered
+	}
+	allowed := min(b.total, len(bounded))
+	if group[0].v.healthy {
+		allowed = min(allowed, b.healthy)
+	}
+	if room := p.opt.MaxStops - len(p.stops); allowed > room {
+		allowed, p.more = room, true
+	}
+	if allowed <= 0 {
+		return true
+	}
+	var order []int
+	if !ordered {
+		vs := make([]*taskView, len(bounded))
+		for i, o := range bounded {
+			vs[i] = o.v
+		}
+		order = p.victims(vs, allowed)
+	}
+	for i := range allowed {
+		o := bounded[i]
+		if order != nil {
+			o = bounded[order[i]]
+		}
+		if !p.stopWithin(o.v, o.reason) {
+			return false
+		}
+		r.boundedStops++
+		b.total--
+		if o.v.healthy {
+			b.healthy--
 		}
 	}
-	return ""
+	return true
 }
 
 // stopWithin stops v unless the pass reached its stop cap, in which case
@@ -320,9 +338,7 @@ func (p *pass) startReplicas(r *rollout) {
 	for _, pl := range res.Placements {
 		started = append(started, p.launch(pl.Index, td).TaskID)
 	}
-	if len(started) > 0 {
-		p.record(StartedTasksMessage(p.name, started))
-	}
+	p.recordTasks(StartedTasksMessage, started)
 	if res.Unplaced > 0 {
 		p.placementFailure(res)
 		r.blockedByPlacement = true

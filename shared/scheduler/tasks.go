@@ -38,11 +38,20 @@ func (p *pass) indexTasks() {
 	p.tasks = make([]*taskView, 0, len(p.in.Tasks))
 	views := make([]taskView, len(p.in.Tasks))
 	for i := range p.in.Tasks {
+		t := &p.in.Tasks[i]
+		if !strings.HasPrefix(t.StartedBy, deploymentPrefix) {
+			// Not started by a deployment (a RunTask given the group):
+			// the scheduler neither counts nor stops it.
+			continue
+		}
 		v := &views[i]
-		p.view(v, &p.in.Tasks[i], grace)
+		p.view(v, t, grace)
 		p.tasks = append(p.tasks, v)
 	}
 }
+
+// deploymentPrefix begins every deployment ID, hence every service task's startedBy.
+const deploymentPrefix = "ecs-svc/"
 
 func (p *pass) view(v *taskView, t *ecs.Task, grace time.Duration) {
 	v.t, v.id, v.dep, v.inst = t, t.ID(), t.StartedBy, -1
@@ -165,18 +174,7 @@ func stoppedAt(t *ecs.Task) time.Time {
 // counts cumulatively). Success times are start times, so a task that
 // started before a failure and turned healthy after it does not reset.
 func (p *pass) observe() {
-	visible := make(map[string]bool, len(p.tasks))
-	for _, v := range p.tasks {
-		visible[v.id] = true
-	}
-	counted := make(map[string]bool, len(p.st.Counted))
-	kept := p.st.Counted[:0:0]
-	for _, id := range p.st.Counted {
-		if visible[id] && !counted[id] {
-			counted[id] = true
-			kept = append(kept, id)
-		}
-	}
+	counted, kept := p.stillVisible(p.st.Counted)
 	var fresh []*taskView
 	kinds := map[*taskView]failure{}
 	for _, v := range p.tasks {
@@ -206,6 +204,27 @@ func (p *pass) observe() {
 		kept = nil
 	}
 	p.st.Counted = kept
+}
+
+// stillVisible keeps the counted task IDs whose tasks are still in the
+// input (the others expired), as a set and in order.
+func (p *pass) stillVisible(ids []string) (map[string]bool, []string) {
+	set := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return set, nil
+	}
+	visible := make(map[string]bool, len(p.tasks))
+	for _, v := range p.tasks {
+		visible[v.id] = true
+	}
+	var kept []string
+	for _, id := range ids {
+		if visible[id] && !set[id] {
+			set[id] = true
+			kept = append(kept, id)
+		}
+	}
+	return set, kept
 }
 
 func (p *pass) countThrottle(fresh []*taskView, kinds map[*taskView]failure) {
@@ -242,6 +261,10 @@ func (p *pass) countDeployments(fresh []*taskView, kinds map[*taskView]failure) 
 	for i := range p.svc.Deployments {
 		d := &p.svc.Deployments[i]
 		ds := p.st.deployment(d.ID)
+		if d.RolloutState != ecs.RolloutInProgress {
+			// A finished deployment's count is what it was when it finished.
+			continue
+		}
 		var lastHealthy time.Time
 		for _, v := range p.tasks {
 			if v.dep != d.ID {

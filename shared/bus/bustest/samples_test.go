@@ -2,11 +2,11 @@ package bustest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/berth-run/berth/shared/bus"
@@ -47,16 +47,14 @@ func TestSamplesAreCurrent(t *testing.T) {
 	}
 }
 
-func TestEventsDirHoldsOnlyKnownSamples(t *testing.T) {
+// TestEventsDirHoldsTheSamples: events/ holds every bus sample (other
+// packages keep their functions' samples there too: Function URL requests,
+// stream batches, queue batches), and every file in it is JSON.
+func TestEventsDirHoldsTheSamples(t *testing.T) {
 	samples, err := Samples()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{MalformedFile}
-	for _, s := range samples {
-		want = append(want, s.File)
-	}
-	slices.Sort(want)
 	dir, err := EventsDir()
 	if err != nil {
 		t.Fatal(err)
@@ -65,13 +63,27 @@ func TestEventsDirHoldsOnlyKnownSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	present := map[string]bool{}
 	for _, e := range entries {
-		got = append(got, e.Name())
+		present[e.Name()] = true
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || !json.Valid(b) {
+			t.Errorf("events/%s is not valid JSON (%v)", e.Name(), err)
+		}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("events/ holds %v, want %v", got, want)
+	for _, want := range append([]string{MalformedFile}, sampleFiles(samples)...) {
+		if !present[want] {
+			t.Errorf("events/%s is missing; run go test ./shared/bus/bustest -update", want)
+		}
 	}
+}
+
+func sampleFiles(samples []Sample) []string {
+	out := make([]string, len(samples))
+	for i, s := range samples {
+		out[i] = s.File
+	}
+	return out
 }
 
 func TestSamplesParseAsValidEvents(t *testing.T) {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/berth-run/berth/functions/internal/runtimetest"
+	"github.com/berth-run/berth/shared/control"
+	"github.com/berth-run/berth/shared/ecs"
+	"github.com/berth-run/berth/shared/store"
+	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	dynamotest.StopShared()
+	runtimetest.Cleanup()
+	os.Exit(code)
+}
+
+func readSample(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestFunctionAgainstMoto registers a container instance whose agent went
+// silent ten minutes ago, then runs the monitor function's binary on the
+// samples: the scheduled tick declares the host lost, the malformed event
+// is refused with an error saying why.
+func TestFunctionAgainstMoto(t *testing.T) {
+	srv := dynamotest.Shared(t)
+	st := dynamotest.NewStore(t, srv)
+	acct := ecs.Account{Region: dynamotest.Region, ID: "123456789012"}
+	past := func() time.Time { return time.Now().Add(-10 * time.Minute) }
+	var ids atomic.Int64
+	db := store.NewDB(st, acct, past, func() string { return fmt.Sprintf("%032x", ids.Add(1)) })
+	c := control.New(db, control.Options{Now: past, Seed: func() int64 { return 1 }})
+	ctx := context.Background()
+	if _, err := c.CreateCluster(ctx, &control.CreateClusterInput{ClusterName: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := c.RegisterContainerInstance(ctx, &control.RegisterContainerInstanceInput{
+		Cluster:                  "web",
+		InstanceIdentityDocument: `{"instanceId":"i-0abc123def4567890"}`,
+		TotalResources:           []ecs.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 2048}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 3904}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected := func() bool {
+		t.Helper()
+		out, err := c.DescribeContainerInstances(ctx, &control.DescribeContainerInstancesInput{Cluster: "web", ContainerInstances: []string{reg.ContainerInstance.ContainerInstanceArn}})
+		if err != nil || len(out.ContainerInstances) != 1 {
+			t.Fatalf("describe: %v", err)
+		}
+		return out.ContainerInstances[0].AgentConnected
+	}
+
+	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
+		"TABLE_NAME="+st.Table(),
+		"BERTH_ACCOUNT_ID=123456789012",
+		"AWS_REGION="+dynamotest.Region,
+		"AWS_ENDPOINT_URL_DYNAMODB="+srv.Endpoint,
+		"AWS_ACCESS_KEY_ID="+dynamotest.AccessKey,
+		"AWS_SECRET_ACCESS_KEY="+dynamotest.SecretKey,
+		"AWS_CONFIG_FILE=/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+
+	res := fn.Invoke(t, readSample(t, "monitor-malformed-event.json"))
+	if res.Error == nil || !strings.Contains(res.Error.Message, "is not an ISO-8601 time") {
+		t.Errorf("malformed event: %+v", res)
+	}
+	if !connected() {
+		t.Fatal("a refused event must not run the tick")
+	}
+
+	res = fn.Invoke(t, readSample(t, "monitor-scheduled-event.json"))
+	if res.Error != nil {
+		t.Fatalf("tick: %+v\n%s", res.Error, fn.Output())
+	}
+	if connected() {
+		t.Error("after ten silent minutes the tick should have declared the host lost")
+	}
+}
