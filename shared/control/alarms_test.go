@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -195,7 +196,7 @@ func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.Descri
 	defer f.mu.Unlock()
 	f.describes++
 	out := &cloudwatch.DescribeAlarmsOutput{}
-	for _, name := range slices.Sorted(mapsKeys(f.alarms)) {
+	for _, name := range slices.Sorted(maps.Keys(f.alarms)) {
 		a := f.alarms[name]
 		switch {
 		case len(in.AlarmNames) > 0 && !slices.Contains(in.AlarmNames, name),
@@ -207,16 +208,6 @@ func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.Descri
 		out.MetricAlarms = append(out.MetricAlarms, a)
 	}
 	return out, nil
-}
-
-func mapsKeys(m map[string]cwtypes.MetricAlarm) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (f *fakeCloudWatch) PutMetricAlarm(_ context.Context, in *cloudwatch.PutMetricAlarmInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error) {

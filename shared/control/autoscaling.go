@@ -23,12 +23,12 @@ import (
 // through small ports (AlarmSource, AlarmManager, MetricSink), so the same
 // handlers run over Berth's local alarm store and over CloudWatch.
 type Autoscaling struct {
-	c          *Control
-	alarms     AlarmSource
-	manager    AlarmManager
-	metrics    MetricSink
-	evaluate   func(context.Context) error
-	setDesired DesiredCountSetter
+	c           *Control
+	alarms      AlarmSource
+	manager     AlarmManager
+	metrics     MetricSink
+	evaluate    func(context.Context) error
+	setDesired  DesiredCountSetter
 	newID       func() string
 	rerunEvery  time.Duration
 	metricClock func() time.Time
@@ -570,4 +570,11 @@ func (a *Autoscaling) DescribeScalingActivities(ctx context.Context, in *Describ
 	out.ScalingActivities = append(out.ScalingActivities, acts...)
 	out.NextToken = next
 	return out, nil
+}
+
+// NewCloudWatchAutoscaling is Autoscaling as the Lambda functions run it:
+// alarms read and managed in CloudWatch, utilization published to it.
+func NewCloudWatchAutoscaling(c *Control, cw CloudWatchAPI, log *slog.Logger) *Autoscaling {
+	alarms := NewCloudWatchAlarms(cw, c.now)
+	return NewAutoscaling(c, AutoscalingOptions{Alarms: alarms, Manager: alarms, Metrics: CloudWatchMetrics{API: cw}, Logger: log})
 }
