@@ -34,7 +34,9 @@ func upCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Listen, "listen", "127.0.0.1:4566", "address to serve the API on")
-	cmd.Flags().StringVar(&cfg.DataDir, "data", ".data", "directory holding the state")
+	cmd.Flags().StringVar(&cfg.DataDir, "data", ".data", "directory holding the state (and local agents' data)")
+	cmd.Flags().StringVar(&cfg.Store, "store", local.StoreEmbedded, "where state lives: embedded (bbolt in --data) or dynamodb (endpoint from AWS_ENDPOINT_URL_DYNAMODB)")
+	cmd.Flags().StringVar(&cfg.Table, "table", "berth", "DynamoDB table of --store dynamodb, created if absent")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	cmd.Flags().IntVar(&cfg.Agents.Count, "agents", 0, "run this many agents in this process, each as its own host (data in --data/agents/<i>)")
 	cmd.Flags().StringVar(&cfg.Agents.Driver, "driver", "process", "the local agents' driver: process (host processes) or docker")

@@ -85,7 +85,12 @@ func path(v any, keys ...any) any {
 // aws CLI against `berth up`.
 func TestAWSCLISpine(t *testing.T) {
 	p := testenv.Plane(t, local.Config{})
-	aws := newCLI(t, p.Endpoint())
+	spineThroughCLI(t, p.Endpoint())
+}
+
+// spineThroughCLI is the spine issue's user workflow, with the real aws CLI.
+func spineThroughCLI(t *testing.T, endpoint string) {
+	aws := newCLI(t, endpoint)
 	dir := t.TempDir()
 
 	if got := path(aws.ok("ecs", "create-cluster", "--cluster-name", "web"), "cluster", "status"); got != "ACTIVE" {
@@ -205,4 +210,42 @@ func TestAWSCLIRunTask(t *testing.T) {
 	aws.fails("InvalidParameterException", "ecs", "run-task", "--cluster", "cli", "--task-definition", "cli", "--count", "11")
 	aws.ok("ecs", "stop-task", "--cluster", "cli", "--task", arns[0], "--reason", "cli")
 	c.waitTasks("cli", arns[:1], "the stopped task STOPPED", 15*time.Second, lastStatus("STOPPED"))
+}
+
+// TestAWSCLIServices drives a service's life through the real aws CLI:
+// create-service, describe-services, update-service (scale and deploy),
+// delete-service.
+func TestAWSCLIServices(t *testing.T) {
+	c := newCluster(t, svcCluster)
+	aws := newCLI(t, c.plane.Endpoint())
+	c.startAgent(svcCluster, t.TempDir(), "us-east-1a", "t3.small")
+	c.startAgent(svcCluster, t.TempDir(), "us-east-1b", "t3.small")
+	v1 := c.register("web", c.healthyApp("1"))
+	v2 := c.register("web", c.healthyApp("2"))
+
+	created := aws.ok("ecs", "create-service", "--cluster", svcCluster, "--service-name", "web", "--task-definition", "web:1",
+		"--desired-count", "2", "--deployment-configuration", "maximumPercent=200,minimumHealthyPercent=50,deploymentCircuitBreaker={enable=true,rollback=true}")
+	if path(created, "service", "status") != "ACTIVE" || path(created, "service", "deployments", 0, "rolloutState") != "IN_PROGRESS" {
+		t.Fatalf("create-service = %v", created)
+	}
+	c.steady("web", v1, 60*time.Second)
+	desc := aws.ok("ecs", "describe-services", "--cluster", svcCluster, "--services", "web", "missing")
+	if path(desc, "services", 0, "runningCount") != 2.0 || path(desc, "failures", 0, "reason") != "MISSING" {
+		t.Errorf("describe-services = %v", desc)
+	}
+	aws.ok("ecs", "update-service", "--cluster", svcCluster, "--service", "web", "--desired-count", "3")
+	c.steady("web", v1, 60*time.Second)
+	aws.ok("ecs", "update-service", "--cluster", svcCluster, "--service", "web", "--task-definition", "web:2")
+	if s := c.steady("web", v2, 90*time.Second); s.RunningCount != 3 {
+		t.Errorf("after deploy running %d", s.RunningCount)
+	}
+	aws.fails("ServiceNotFoundException", "ecs", "update-service", "--cluster", svcCluster, "--service", "ghost", "--desired-count", "1")
+	aws.fails("InvalidParameterException", "ecs", "delete-service", "--cluster", svcCluster, "--service", "web")
+	deleted := aws.ok("ecs", "delete-service", "--cluster", svcCluster, "--service", "web", "--force")
+	if path(deleted, "service", "status") != "DRAINING" {
+		t.Errorf("delete-service = %v", path(deleted, "service", "status"))
+	}
+	testenv.Eventually(t, 60*time.Second, "the service INACTIVE", func() bool {
+		return path(aws.ok("ecs", "describe-services", "--cluster", svcCluster, "--services", "web"), "services", 0, "status") == "INACTIVE"
+	})
 }

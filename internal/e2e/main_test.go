@@ -5,9 +5,12 @@ import (
 	"testing"
 
 	"github.com/berth-run/berth/agent/process"
+	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
 func TestMain(m *testing.M) {
 	process.RunShimIfRequested()
-	os.Exit(m.Run())
+	code := m.Run()
+	dynamotest.StopShared()
+	os.Exit(code)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/berth-run/berth/agent/process"
 	"github.com/berth-run/berth/internal/testenv"
 	"github.com/berth-run/berth/internal/testimage"
 	"github.com/berth-run/berth/shared/control"
@@ -346,13 +345,6 @@ func serviceRuns(t testing.TB, p *local.Plane, want int) bool {
 	out, err := p.Control().DescribeServices(context.Background(), &control.DescribeServicesInput{Cluster: "default", Services: []string{"web"}})
 	noErr(t, err)
 	return len(out.Services) == 1 && out.Services[0].DesiredCount == want && out.Services[0].RunningCount == want
-}
-
-// TestMain lets the test binary serve as the process driver's shim, for
-// the local agents of the target tracking test.
-func TestMain(m *testing.M) {
-	process.RunShimIfRequested()
-	os.Exit(m.Run())
 }
 
 // burner is a testapp container reserving 128 CPU units (an eighth of a

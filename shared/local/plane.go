@@ -7,10 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/berth-run/berth/agent"
 	"github.com/berth-run/berth/shared/api"
@@ -20,15 +20,21 @@ import (
 	"github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/fn"
 	"github.com/berth-run/berth/shared/store"
-	"github.com/berth-run/berth/shared/store/bolt"
 )
 
 // Config configures a local control plane.
 type Config struct {
 	// Listen is the address to serve on, e.g. 127.0.0.1:4566 (port 0 picks one).
 	Listen string
-	// DataDir holds the state file; it is created if absent.
+	// DataDir holds the state file (and local agents' data); it is created
+	// if absent.
 	DataDir string
+	// Store is StoreEmbedded (default: bbolt in DataDir) or StoreDynamoDB.
+	Store string
+	// Table is the DynamoDB table of the dynamodb store, created if absent.
+	Table string
+	// AWS overrides the AWS configuration of the dynamodb store (tests).
+	AWS *aws.Config
 	// Account names resources; default us-east-1 / 000000000000.
 	Account ecs.Account
 	Logger  *slog.Logger
@@ -59,7 +65,7 @@ var LocalTimings = control.AgentTimings{
 type Plane struct {
 	cfg      Config
 	log      *slog.Logger
-	store    *bolt.Store
+	store    *state
 	control  *control.Control
 	scaling  *control.Autoscaling
 	alarms   *control.LocalAlarms
@@ -75,16 +81,13 @@ type Plane struct {
 // the endpoint accepts requests.
 func Start(cfg Config) (*Plane, error) {
 	cfg = withDefaults(cfg)
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	st, err := bolt.Open(filepath.Join(cfg.DataDir, "berth.db"), bolt.WithLogger(cfg.Logger))
+	st, err := openState(context.Background(), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open state: %w", err)
+		return nil, err
 	}
 	p := &Plane{cfg: cfg, log: cfg.Logger, store: st}
 	if err := p.start(); err != nil {
-		_ = st.Close()
+		_ = st.close()
 		return nil, err
 	}
 	if err := p.startAgents(); err != nil {
@@ -130,7 +133,7 @@ func (p *Plane) start() error {
 		return fmt.Errorf("install rules: %w", err)
 	}
 	p.goRun("change feed", func() error {
-		return p.store.Feed().Run(ctx, func(ctx context.Context, changes []store.Change) error {
+		return p.store.feed.Run(ctx, func(ctx context.Context, changes []store.Change) error {
 			waiter.Handle(changes)
 			return publisher.Handle(ctx, changes)
 		})
@@ -210,7 +213,7 @@ func (p *Plane) monitor(ctx context.Context) error {
 		if err := p.scaling.Tick(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("scaling tick failed", "err", err)
 		}
-		if _, err := p.store.DeleteExpired(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if _, err := p.store.expire(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			p.log.Warn("expiring stopped tasks failed", "err", err)
 		}
 	}
@@ -230,7 +233,7 @@ func (p *Plane) Shutdown(ctx context.Context) error {
 	err := p.server.Shutdown(ctx)
 	p.cancel()
 	p.wg.Wait()
-	err = errors.Join(err, p.bus.Close(ctx), p.store.Close())
+	err = errors.Join(err, p.bus.Close(ctx), p.store.close())
 	return err
 }
 

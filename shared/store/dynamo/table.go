@@ -67,7 +67,7 @@ func (s *Store) EnsureTable(ctx context.Context) error {
 		if _, err := s.client.CreateTable(ctx, TableDefinition(s.table)); err != nil && !isCode(err, "ResourceInUseException") {
 			return fmt.Errorf("create table %s: %w", s.table, s.apiError(ctx, err))
 		}
-		s.log.Info("created DynamoDB table", "table", s.table)
+		s.log.Info("created DynamoDB table")
 	}
 	if desc, err = s.awaitActive(ctx); err != nil {
 		return fmt.Errorf("ensure table %s: %w", s.table, err)
