@@ -113,9 +113,9 @@ func TestUsageSamplerAveragesCPUSinceThePreviousSample(t *testing.T) {
 		t.Fatalf("the first sample only sets baselines: %+v", got)
 	}
 	t1 := t0.Add(10 * time.Second)
-	meter["a1"] = ContainerUsage{CPUTime: 15 * time.Second, MemoryBytes: 64 << 20, At: t1}   // half a CPU
+	meter["a1"] = ContainerUsage{CPUTime: 15 * time.Second, MemoryBytes: 64 << 20, At: t1}        // half a CPU
 	meter["a2"] = ContainerUsage{CPUTime: 2500 * time.Millisecond, MemoryBytes: 32 << 20, At: t1} // a quarter
-	meter["b1"] = ContainerUsage{CPUTime: 0, MemoryBytes: 8 << 20, At: t1}                  // restarted: counter went back
+	meter["b1"] = ContainerUsage{CPUTime: 0, MemoryBytes: 8 << 20, At: t1}                        // restarted: counter went back
 	got := s.sample(context.Background(), owners)
 	if len(got) != 1 || got[0].TaskArn != "task/a" || got[0].CPUUnits != 768 || got[0].MemoryMiB != 96 {
 		t.Fatalf("second sample = %+v, want task/a at 768 units (0.75 CPU) and 96 MiB", got)

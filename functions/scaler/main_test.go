@@ -64,10 +64,12 @@ func (c *emptyCloudWatch) called() []string {
 // noAlarms is an alarm port with nothing in it, for preparing the store.
 type noAlarms struct{}
 
-func (noAlarms) DescribeAlarms(context.Context, []string) ([]control.AlarmInfo, error) { return nil, nil }
-func (noAlarms) AlarmsInAlarm(context.Context) ([]control.AlarmInfo, error)           { return nil, nil }
-func (noAlarms) PutAlarms(context.Context, string, []scaling.AlarmDefinition) error     { return nil }
-func (noAlarms) DeleteAlarms(context.Context, []string) error                          { return nil }
+func (noAlarms) DescribeAlarms(context.Context, []string) ([]control.AlarmInfo, error) {
+	return nil, nil
+}
+func (noAlarms) AlarmsInAlarm(context.Context) ([]control.AlarmInfo, error)         { return nil, nil }
+func (noAlarms) PutAlarms(context.Context, string, []scaling.AlarmDefinition) error { return nil }
+func (noAlarms) DeleteAlarms(context.Context, []string) error                       { return nil }
 
 // TestFunctionAgainstMoto prepares service web (desired 4) with a target
 // tracking policy whose IDs the CloudWatch samples name, in moto's

@@ -104,11 +104,6 @@ func desiredCount(t testing.TB, p *local.Plane) int {
 	return int(describeWeb(t, p).DesiredCount)
 }
 
-func waitDesired(t testing.TB, p *local.Plane, want int, what string) {
-	t.Helper()
-	testenv.Eventually(t, 20*time.Second, what, func() bool { return desiredCount(t, p) == want })
-}
-
 // waitRunning waits until the service runs want tasks at desired count want.
 func waitRunning(t testing.TB, p *local.Plane, want int, what string) {
 	t.Helper()
