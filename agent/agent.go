@@ -160,6 +160,7 @@ func (a *Agent) loop(ctx context.Context) error {
 	}
 	a.applyDesired(ctx, first, found)
 	close(a.ready)
+	a.startUsageReports(ctx)
 
 	polls := make(chan *PollOutput, 1)
 	pollErr := make(chan error, 1)

@@ -29,6 +29,8 @@ const (
 	TableReadWrite Access = 1 << iota
 	// PutEvents publishes to Berth's event bus.
 	PutEvents
+	// AlarmsRead reads the account's CloudWatch alarms (DescribeAlarms).
+	AlarmsRead
 )
 
 // Function declares one Lambda function. Adding a function to the control
@@ -54,13 +56,7 @@ type Function struct {
 	RetryAttempts int
 }
 
-// DefaultFunctions is Berth's control plane. The scaler joins as one entry
-// once its handler exists:
-//
-//	{Name: "scaler", Trigger: TriggerEvents, Access: TableReadWrite, ...}
-//
-// Until then no resource exists for it, and the rule that targets it
-// (shared/bus) is not deployed.
+// DefaultFunctions is Berth's control plane.
 func DefaultFunctions() []Function {
 	return []Function{
 		{
@@ -87,6 +83,15 @@ func DefaultFunctions() []Function {
 			Trigger:     TriggerEvents,
 			Queued:      true,
 			Access:      TableReadWrite,
+		},
+		{
+			Name:          "scaler",
+			Description:   "Berth scaler: CloudWatch alarms entering ALARM run the scaling policies they name, changing services' desired counts.",
+			MemoryMB:      256,
+			Timeout:       time.Minute,
+			Trigger:       TriggerEvents,
+			Access:        TableReadWrite | AlarmsRead,
+			RetryAttempts: 2,
 		},
 		{
 			Name:          "monitor",

@@ -210,6 +210,9 @@ func (s *BerthStack) addFunction(f Function) {
 		env[EnvEventBusName] = s.Bus.EventBusName()
 		env[EnvEventsEndpoint] = jsii.String("")
 	}
+	if f.Access&AlarmsRead != 0 {
+		s.grantAlarmsRead(role)
+	}
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -269,6 +272,20 @@ func (s *BerthStack) grantTable(role awsiam.Role) {
 		Actions:   jsii.Strings(indexActions...),
 		Resources: jsii.Strings(*s.Table.TableArn()+"/index/"+dynamo.IndexGSI1, *s.Table.TableArn()+"/index/"+dynamo.IndexGSI2),
 	}))
+}
+
+// grantAlarmsRead lets role describe the account's alarms in the stack's
+// region: the alarms a scaling policy is bound to are users' own, named as
+// they like.
+func (s *BerthStack) grantAlarmsRead(role awsiam.Role) {
+	alarms := awscdk.Arn_Format(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+		ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME}, s.Stack)
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("cloudwatch:DescribeAlarms"),
+		Resources: jsii.Strings(*alarms),
+	}))
+	accept(role, "AwsSolutions-IAM5", "The scaler reads the alarms whose state changes reach it, which users name freely, so DescribeAlarms is granted on every alarm of the account and region (read only).",
+		"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*")
 }
 
 // addStreamSource feeds the table's stream to fn. A batch that fails is

@@ -18,6 +18,7 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(upCommand(), agentCommand(), serviceCommand(), proxyCommand(), versionCommand())
+	root.AddCommand(alarmCommand())
 	return root
 }
 

@@ -44,6 +44,10 @@ type Config struct {
 	TickEvery time.Duration
 	// Agents are local agents to run once the API is ready (berth up --agents).
 	Agents AgentsConfig
+	// MetricMinute is how long a minute of utilization metrics and alarm
+	// evaluation lasts; default one minute, as in CloudWatch. Tests shorten
+	// it so that target tracking's 3- and 15-minute alarms act in seconds.
+	MetricMinute time.Duration
 }
 
 // LocalTimings suit one machine: agents long-poll (a held poll is answered
@@ -63,6 +67,8 @@ type Plane struct {
 	log      *slog.Logger
 	store    *state
 	control  *control.Control
+	scaling  *control.Autoscaling
+	alarms   *control.LocalAlarms
 	bus      *buslocal.Bus
 	listener net.Listener
 	server   *http.Server
@@ -121,7 +127,9 @@ func (p *Plane) start() error {
 	db := store.NewDB(p.store, p.cfg.Account, time.Now, fn.RandomID)
 	p.control = control.New(db, control.Options{Now: time.Now, Seed: fn.RandomSeed, Timings: p.cfg.Timings, Waiter: waiter})
 	publisher := &control.Publisher{Bus: b, Factory: bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, Now: time.Now}
-	if err := installRules(b, map[string]bus.Handler{bus.TargetReconciler: p.control.ReconcileEvents}); err != nil {
+	p.startScaling(db, b)
+	handlers := map[string]bus.Handler{bus.TargetReconciler: p.control.ReconcileEvents, bus.TargetScaler: p.scaling.ScalerHandler()}
+	if err := installRules(b, handlers); err != nil {
 		return fmt.Errorf("install rules: %w", err)
 	}
 	p.goRun("change feed", func() error {
@@ -138,6 +146,8 @@ func (p *Plane) serve(b *buslocal.Bus) error {
 	srv := api.NewServer(p.log)
 	srv.RegisterECS(p.control)
 	srv.RegisterAgent(p.control)
+	srv.RegisterAutoscaling(p.scaling)
+	srv.RegisterLocalAlarms(p.alarms)
 	srv.RegisterEvents(&control.Events{Bus: b, Account: p.cfg.Account, NewID: bus.RandomIDs(), Now: time.Now})
 	ln, err := net.Listen("tcp", p.cfg.Listen)
 	if err != nil {
@@ -153,6 +163,27 @@ func (p *Plane) serve(b *buslocal.Bus) error {
 	})
 	return nil
 }
+
+// startScaling wires Application Auto Scaling to the local alarm store
+// and metric store; the scaler is the bus target "scaler".
+func (p *Plane) startScaling(db *store.DB, b *buslocal.Bus) {
+	minute, metricClock := time.Minute, time.Now
+	if m := p.cfg.MetricMinute; m > 0 && m != time.Minute {
+		minute, metricClock = m, control.CompressedClock(time.Now(), m, time.Now)
+	}
+	p.alarms = control.NewLocalAlarms(db, b, bus.Factory{Account: p.cfg.Account, NewID: bus.RandomIDs()}, time.Now, p.log)
+	p.alarms.EvaluateEvery, p.alarms.MetricClock = minute, metricClock
+	p.scaling = control.NewAutoscaling(p.control, control.AutoscalingOptions{
+		Alarms: p.alarms, Manager: p.alarms, Metrics: control.LocalMetrics{DB: db}, Evaluate: p.alarms.Evaluate, Logger: p.log,
+		RerunEvery: minute, MetricClock: metricClock, ReportEvery: min(control.DefaultReportEvery, minute/3),
+	})
+}
+
+// Autoscaling exposes Application Auto Scaling and the scaler (for tests).
+func (p *Plane) Autoscaling() *control.Autoscaling { return p.scaling }
+
+// Alarms exposes the local alarm store (for tests).
+func (p *Plane) Alarms() *control.LocalAlarms { return p.alarms }
 
 // goRun runs a long-lived part of the plane, logging how it ends.
 func (p *Plane) goRun(name string, run func() error) {
@@ -178,6 +209,9 @@ func (p *Plane) monitor(ctx context.Context) error {
 		}
 		if err := p.control.Tick(ctx); err != nil && ctx.Err() == nil {
 			p.log.Warn("monitor tick failed", "err", err)
+		}
+		if err := p.scaling.Tick(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("scaling tick failed", "err", err)
 		}
 		if _, err := p.store.expire(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			p.log.Warn("expiring stopped tasks failed", "err", err)

@@ -98,6 +98,8 @@ func KindOf(k Key) Kind {
 			return KindTaskDefinition
 		}
 		return KindOther
+	case strings.HasPrefix(k.PK, "AS#") || strings.HasPrefix(k.PK, "CW#"):
+		return autoscalingKindOf(k)
 	case !strings.HasPrefix(k.PK, "C#"):
 		return KindOther
 	}
@@ -115,6 +117,93 @@ func KindOf(k Key) Kind {
 		return KindService
 	case rest == "TOKEN":
 		return KindClientToken
+	}
+	return KindOther
+}
+
+// Application Auto Scaling and the local CloudWatch stand-in:
+//
+//	item               PK                              SK                    GSI1 (PK | SK)
+//	scalable target    AS#<ns>#<resource>#<dimension>  T                     AS#<ns>#TARGETS | <resource>#<dimension>
+//	scaling policy     AS#<ns>#<resource>#<dimension>  P#<policy name>       AS#<ns>#POLICIES | <resource>#<dimension>#<policy name>
+//	scaling activity   AS#<ns>#ACT#<resource>#<dim>    <seq:12>              AS#<ns>#ACT | <start ms:15>#<resource>#<dimension>#<seq:12>
+//	alarm (local)      CW#ALARM                        <alarm name>
+//	metric (local)     CW#ECS#<cluster>#<service>      <minute:12>#<instance>
+//
+// A target and its policies share a partition, so the scaler reads them in
+// one Query; the GSI1 partitions list a namespace's targets, policies and
+// activities for the Describe actions.
+const (
+	pkAlarms     = "CW#ALARM"
+	skTarget     = "T"
+	policyPrefix = "P#"
+)
+
+func scalingTargetPK(namespace, resourceID, dimension string) string {
+	return "AS#" + namespace + "#" + resourceID + "#" + dimension
+}
+
+func scalableTargetKey(namespace, resourceID, dimension string) Key {
+	return Key{PK: scalingTargetPK(namespace, resourceID, dimension), SK: skTarget}
+}
+
+func scalableTargetIndexKey(namespace, resourceID, dimension string) Key {
+	return Key{PK: "AS#" + namespace + "#TARGETS", SK: resourceID + "#" + dimension}
+}
+
+func scalingPolicyKey(namespace, resourceID, dimension, name string) Key {
+	return Key{PK: scalingTargetPK(namespace, resourceID, dimension), SK: policyPrefix + name}
+}
+
+func scalingPolicyIndexPK(namespace string) string { return "AS#" + namespace + "#POLICIES" }
+
+func scalingPolicyIndexKey(namespace, resourceID, dimension, name string) Key {
+	return Key{PK: scalingPolicyIndexPK(namespace), SK: resourceID + "#" + dimension + "#" + name}
+}
+
+func scalingActivityPK(namespace, resourceID, dimension string) string {
+	return "AS#" + namespace + "#ACT#" + resourceID + "#" + dimension
+}
+
+func scalingActivityKey(namespace, resourceID, dimension string, seq int64) Key {
+	return Key{PK: scalingActivityPK(namespace, resourceID, dimension), SK: fmt.Sprintf("%012d", seq)}
+}
+
+func scalingActivityIndexPK(namespace string) string { return "AS#" + namespace + "#ACT" }
+
+func scalingActivityIndexKey(namespace, resourceID, dimension string, startMilli, seq int64) Key {
+	return Key{PK: scalingActivityIndexPK(namespace), SK: fmt.Sprintf("%015d#%s#%s#%012d", startMilli, resourceID, dimension, seq)}
+}
+
+func alarmKey(name string) Key { return Key{PK: pkAlarms, SK: name} }
+
+func metricsPK(cluster, service string) string { return "CW#ECS#" + cluster + "#" + service }
+
+func metricKey(cluster, service string, minute int64, instanceID string) Key {
+	return Key{PK: metricsPK(cluster, service), SK: fmt.Sprintf("%012d#%s", minute, instanceID)}
+}
+
+// More item kinds.
+const (
+	KindScalableTarget Kind = iota + KindOther + 1
+	KindScalingPolicy
+	KindScalingActivity
+	KindAlarm
+	KindMetric
+)
+
+func autoscalingKindOf(k Key) Kind {
+	switch {
+	case k.PK == pkAlarms:
+		return KindAlarm
+	case strings.HasPrefix(k.PK, "CW#ECS#"):
+		return KindMetric
+	case strings.HasPrefix(k.PK, "AS#") && strings.Contains(k.PK, "#ACT#"):
+		return KindScalingActivity
+	case strings.HasPrefix(k.PK, "AS#") && k.SK == skTarget:
+		return KindScalableTarget
+	case strings.HasPrefix(k.PK, "AS#") && strings.HasPrefix(k.SK, policyPrefix):
+		return KindScalingPolicy
 	}
 	return KindOther
 }
