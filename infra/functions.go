@@ -31,6 +31,12 @@ const (
 	PutEvents
 	// AlarmsRead reads the account's CloudWatch alarms (DescribeAlarms).
 	AlarmsRead
+	// AlarmsManage creates and deletes the target-tracking alarms Berth
+	// owns (named TargetTracking-*), as Application Auto Scaling does.
+	AlarmsManage
+	// MetricsPublish publishes agents' utilization to CloudWatch, in
+	// Berth's namespace only.
+	MetricsPublish
 )
 
 // Function declares one Lambda function. Adding a function to the control
@@ -61,11 +67,11 @@ func DefaultFunctions() []Function {
 	return []Function{
 		{
 			Name:        "api",
-			Description: "Berth API: the ECS and agent protocols (awsJson1_1) behind a Function URL with AWS_IAM auth.",
+			Description: "Berth API: ECS, Application Auto Scaling and the agent protocol (awsJson1_1) behind a Function URL with AWS_IAM auth.",
 			MemoryMB:    512,
 			Timeout:     30 * time.Second,
 			Trigger:     TriggerURL,
-			Access:      TableReadWrite,
+			Access:      TableReadWrite | AlarmsManage | MetricsPublish,
 		},
 		{
 			Name:        "publisher",
@@ -95,11 +101,11 @@ func DefaultFunctions() []Function {
 		},
 		{
 			Name:          "monitor",
-			Description:   "Berth monitor: every minute, marks silent agents disconnected, stops the tasks of lost hosts and reconciles every service.",
+			Description:   "Berth monitor: every minute, marks silent agents disconnected, stops the tasks of lost hosts, reconciles every service and re-runs the scaling policies of alarms still in ALARM.",
 			MemoryMB:      256,
 			Timeout:       50 * time.Second,
 			Trigger:       TriggerEvents,
-			Access:        TableReadWrite,
+			Access:        TableReadWrite | AlarmsRead,
 			RetryAttempts: 1,
 		},
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/berth-run/berth/shared/bus"
+	"github.com/berth-run/berth/shared/control"
 	"github.com/berth-run/berth/shared/fn"
 	"github.com/berth-run/berth/shared/store/dynamo"
 )
@@ -213,6 +214,12 @@ func (s *BerthStack) addFunction(f Function) {
 	if f.Access&AlarmsRead != 0 {
 		s.grantAlarmsRead(role)
 	}
+	if f.Access&AlarmsManage != 0 {
+		s.grantAlarmsManage(role)
+	}
+	if f.Access&MetricsPublish != 0 {
+		grantMetricsPublish(role)
+	}
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(f.Description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -286,6 +293,31 @@ func (s *BerthStack) grantAlarmsRead(role awsiam.Role) {
 	}))
 	accept(role, "AwsSolutions-IAM5", "The scaler reads the alarms whose state changes reach it, which users name freely, so DescribeAlarms is granted on every alarm of the account and region (read only).",
 		"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*")
+}
+
+// grantAlarmsManage lets role create and delete the target-tracking alarms
+// Berth owns, which are all named TargetTracking-*.
+func (s *BerthStack) grantAlarmsManage(role awsiam.Role) {
+	alarms := awscdk.Arn_Format(&awscdk.ArnComponents{Service: jsii.String("cloudwatch"), Resource: jsii.String("alarm"),
+		ResourceName: jsii.String("TargetTracking-*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME}, s.Stack)
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
+		Resources: jsii.Strings(*alarms),
+	}))
+	accept(role, "AwsSolutions-IAM5", "Target-tracking policies create and delete their own alarms, named TargetTracking-<resource>-AlarmHigh/Low-<uuid> as Application Auto Scaling names them; the grant is limited to that name prefix.",
+		"Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:TargetTracking-*")
+}
+
+// grantMetricsPublish lets role publish metrics in Berth's namespace only:
+// PutMetricData has no resource-level permissions, so the namespace
+// condition is what scopes it.
+func grantMetricsPublish(role awsiam.Role) {
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("cloudwatch:PutMetricData"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"cloudwatch:namespace": control.MetricNamespace}},
+	}))
+	accept(role, "AwsSolutions-IAM5", "cloudwatch:PutMetricData supports no resource-level permissions; a condition limits it to Berth's namespace ("+control.MetricNamespace+").", "Resource::*")
 }
 
 // addStreamSource feeds the table's stream to fn. A batch that fails is

@@ -1,12 +1,17 @@
 // Command monitor is the monitor Lambda function: a schedule rule invokes
-// it every minute to mark silent agents disconnected and stop the tasks of
-// lost hosts (shared/control's Tick, which `berth up` runs on a ticker).
+// it every minute to mark silent agents disconnected, stop the tasks of lost
+// hosts and reconcile every service (shared/control's Tick), and to re-run
+// the scaling policies of alarms still in ALARM, as `berth up` does on a
+// ticker.
 package main
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/berth-run/berth/shared/control"
@@ -20,5 +25,8 @@ func main() {
 	st := dynamo.New(dynamodb.NewFromConfig(cfg.AWS), cfg.TableName, dynamo.WithLogger(cfg.Log))
 	db := store.NewDB(st, cfg.Account, time.Now, fn.RandomID)
 	c := control.New(db, control.Options{Now: time.Now, Seed: fn.RandomSeed})
-	lambda.Start(fn.EventHandler(fn.Tick(c.Tick)))
+	scaling := control.NewCloudWatchAutoscaling(c, cloudwatch.NewFromConfig(cfg.AWS), cfg.Log)
+	lambda.Start(fn.EventHandler(fn.Tick(func(ctx context.Context) error {
+		return errors.Join(c.Tick(ctx), scaling.Tick(ctx))
+	})))
 }

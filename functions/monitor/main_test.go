@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,11 +67,14 @@ func TestFunctionAgainstMoto(t *testing.T) {
 		return out.ContainerInstances[0].AgentConnected
 	}
 
+	cw := httptest.NewServer(&runtimetest.EmptyCloudWatch{})
+	t.Cleanup(cw.Close)
 	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
 		"TABLE_NAME="+st.Table(),
 		"BERTH_ACCOUNT_ID=123456789012",
 		"AWS_REGION="+dynamotest.Region,
 		"AWS_ENDPOINT_URL_DYNAMODB="+srv.Endpoint,
+		"AWS_ENDPOINT_URL_CLOUDWATCH="+cw.URL,
 		"AWS_ACCESS_KEY_ID="+dynamotest.AccessKey,
 		"AWS_SECRET_ACCESS_KEY="+dynamotest.SecretKey,
 		"AWS_CONFIG_FILE=/dev/null",

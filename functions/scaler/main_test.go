@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,29 +33,6 @@ func readSample(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return raw
-}
-
-// emptyCloudWatch answers every CloudWatch call (Smithy RPC v2 CBOR) with an
-// empty output, so DescribeAlarms knows no alarm, and records the
-// operations called.
-type emptyCloudWatch struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (c *emptyCloudWatch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	c.calls = append(c.calls, r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:])
-	c.mu.Unlock()
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
-	_, _ = w.Write([]byte{0xa0}) // an empty CBOR map
-}
-
-func (c *emptyCloudWatch) called() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.calls...)
 }
 
 // noAlarms is an alarm port with nothing in it, for preparing the store.
@@ -119,7 +93,7 @@ func TestFunctionAgainstMoto(t *testing.T) {
 		return out.Services[0].DesiredCount
 	}
 
-	cw := &emptyCloudWatch{}
+	cw := &runtimetest.EmptyCloudWatch{}
 	cwSrv := httptest.NewServer(cw)
 	t.Cleanup(cwSrv.Close)
 	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
@@ -139,8 +113,8 @@ func TestFunctionAgainstMoto(t *testing.T) {
 			t.Fatalf("%s: %+v\n%s", name, res.Error, fn.Output())
 		}
 	}
-	if d := desired(); d != 4 || len(cw.called()) != 0 {
-		t.Fatalf("after the malformed and OK events: desired %d, CloudWatch calls %v", d, cw.called())
+	if d := desired(); d != 4 || len(cw.Called()) != 0 {
+		t.Fatalf("after the malformed and OK events: desired %d, CloudWatch calls %v", d, cw.Called())
 	}
 	if res := fn.Invoke(t, readSample(t, "cloudwatch-alarm-state-change-alarm.json")); res.Error != nil {
 		t.Fatalf("AlarmHigh event: %+v\n%s", res.Error, fn.Output())
@@ -148,7 +122,7 @@ func TestFunctionAgainstMoto(t *testing.T) {
 	if d := desired(); d != 5 {
 		t.Fatalf("desired count after AlarmHigh at 90.1 against 75 on 4 tasks: %d, want 5\n%s", d, fn.Output())
 	}
-	if calls := cw.called(); len(calls) == 0 || calls[0] != "DescribeAlarms" {
+	if calls := cw.Called(); len(calls) == 0 || calls[0] != "DescribeAlarms" {
 		t.Errorf("CloudWatch calls = %v, want DescribeAlarms", calls)
 	}
 	acts, err := a.DescribeScalingActivities(ctx, &control.DescribeScalingActivitiesInput{ServiceNamespace: "ecs", ResourceID: "service/default/web"})
