@@ -36,8 +36,8 @@ type UsageMeter interface {
 	Usage(ctx context.Context, id string) (ContainerUsage, error)
 }
 
-// errNotRunning is returned when a container to measure does not run.
-var errNotRunning = errors.New("container is not running")
+// ErrNotRunning is returned when a container to measure does not run.
+var ErrNotRunning = errors.New("container is not running")
 
 // clockTicksPerSecond is Linux's USER_HZ, the unit of /proc/<pid>/stat's
 // CPU times: 100 on every architecture Go supports on Linux.
@@ -142,57 +142,12 @@ func DockerStatsUsage(r io.Reader, now time.Time) (ContainerUsage, error) {
 	return ContainerUsage{CPUTime: time.Duration(s.CPUStats.CPUUsage.TotalUsage), MemoryBytes: mem, At: now}, nil
 }
 
-// logFiler is the process driver's way to name a container's directory.
-type logFiler interface {
-	LogFiles(id string) (stdout, stderr string, err error)
-}
 
-// shimRecordMeter measures the process driver's containers through the
-// record each container's shim keeps in the container's directory (beside
-// stdout.log): it names the process (the shim's child) whose /proc entries
-// are read. It serves until the process driver measures its containers
-// itself (UsageMeter).
-type shimRecordMeter struct {
-	files  logFiler
-	procfs string
-	now    func() time.Time
-}
-
-// shimRecordFile is the record the process driver's shim writes.
-const shimRecordFile = "state.json"
-
-func (m shimRecordMeter) Usage(_ context.Context, id string) (ContainerUsage, error) {
-	stdout, _, err := m.files.LogFiles(id)
-	if err != nil {
-		return ContainerUsage{}, err
-	}
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(stdout), shimRecordFile))
-	if err != nil {
-		return ContainerUsage{}, fmt.Errorf("container %s: %w", id, err)
-	}
-	var rec struct {
-		Status string `json:"status"`
-		PID    int    `json:"pid"`
-	}
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return ContainerUsage{}, fmt.Errorf("container %s: decode %s: %w", id, shimRecordFile, err)
-	}
-	if rec.Status != StatusRunning || rec.PID <= 0 {
-		return ContainerUsage{}, fmt.Errorf("container %s: %w", id, errNotRunning)
-	}
-	return ProcessUsage(m.procfs, rec.PID, m.now())
-}
-
-// usageMeter is how this agent measures its containers: the driver's own
-// meter, the shim's record for the process driver, or none.
+// usageMeter is how this agent measures its containers: its driver's
+// meter, or none when the driver cannot measure.
 func (a *Agent) usageMeter() UsageMeter {
-	if m, ok := a.driver.(UsageMeter); ok {
-		return m
-	}
-	if f, ok := a.driver.(logFiler); ok && a.driver.Name() == DriverProcess {
-		return shimRecordMeter{files: f, procfs: "/proc", now: a.now}
-	}
-	return nil
+	m, _ := a.driver.(UsageMeter)
+	return m
 }
 
 // startUsageReports samples the usage of the tasks' containers every

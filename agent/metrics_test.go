@@ -95,7 +95,7 @@ type fakeMeter map[string]ContainerUsage
 func (f fakeMeter) Usage(_ context.Context, id string) (ContainerUsage, error) {
 	u, ok := f[id]
 	if !ok {
-		return ContainerUsage{}, errNotRunning
+		return ContainerUsage{}, ErrNotRunning
 	}
 	return u, nil
 }
@@ -130,34 +130,6 @@ func TestUsageSamplerAveragesCPUSinceThePreviousSample(t *testing.T) {
 	}
 	if _, kept := s.prev["a2"]; kept {
 		t.Fatal("a container that stopped is forgotten")
-	}
-}
-
-type fakeLogFiles struct{ dir string }
-
-func (f fakeLogFiles) LogFiles(string) (string, string, error) {
-	return filepath.Join(f.dir, "stdout.log"), filepath.Join(f.dir, "stderr.log"), nil
-}
-
-func TestShimRecordMeterReadsTheRecordedProcess(t *testing.T) {
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("SKIPPED: no procfs on this system; the process driver is Linux-only")
-	}
-	dir := t.TempDir()
-	m := shimRecordMeter{files: fakeLogFiles{dir}, procfs: "/proc", now: time.Now}
-	write := func(rec string) {
-		if err := os.WriteFile(filepath.Join(dir, shimRecordFile), []byte(rec), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(fmt.Sprintf(`{"id":"c1","status":"running","pid":%d}`, os.Getpid()))
-	u, err := m.Usage(context.Background(), "c1")
-	if err != nil || u.MemoryBytes == 0 {
-		t.Fatalf("running container: %+v %v", u, err)
-	}
-	write(`{"id":"c1","status":"exited","pid":1,"exitCode":0}`)
-	if _, err := m.Usage(context.Background(), "c1"); !errors.Is(err, errNotRunning) {
-		t.Fatalf("exited container: %v", err)
 	}
 }
 

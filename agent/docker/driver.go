@@ -193,3 +193,18 @@ func ceilSeconds(d time.Duration) int {
 	}
 	return int((d + time.Second - 1) / time.Second)
 }
+
+var _ agent.UsageMeter = (*Driver)(nil)
+
+// Usage takes one sample of a running container's stats from the engine.
+func (d *Driver) Usage(ctx context.Context, id string) (agent.ContainerUsage, error) {
+	resp, err := d.cli.ContainerStats(ctx, id, false)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return agent.ContainerUsage{}, fmt.Errorf("measure container %s: %w", id, agent.ErrNotFound)
+		}
+		return agent.ContainerUsage{}, fmt.Errorf("measure container %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	return agent.DockerStatsUsage(resp.Body, time.Now())
+}

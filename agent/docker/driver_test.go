@@ -469,3 +469,21 @@ func TestAbsentImageInAnUnreachableRegistryFailsClearly(t *testing.T) {
 		t.Fatalf("create from an absent image: %v, want CannotPullContainerError naming %s", err, spec.Image)
 	}
 }
+
+// TestUsageSamplesTheEngineStats: a running container's memory comes from
+// the engine's stats; a removed one is not found.
+func TestUsageSamplesTheEngineStats(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.run(t, f.spec())
+	u, err := f.d.Usage(context.Background(), id)
+	if err != nil || u.MemoryBytes == 0 || u.At.IsZero() {
+		t.Fatalf("usage of a running container = %+v, %v", u, err)
+	}
+	if err := f.d.Remove(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Usage(context.Background(), id); !errors.Is(err, agent.ErrNotFound) {
+		t.Fatalf("usage of a removed container: %v", err)
+	}
+}

@@ -454,3 +454,21 @@ func (d *Driver) wakeChan() <-chan struct{} {
 	defer d.mu.Unlock()
 	return d.wake
 }
+
+var _ agent.UsageMeter = (*Driver)(nil)
+
+// Usage measures a running container's process from procfs.
+func (d *Driver) Usage(_ context.Context, id string) (agent.ContainerUsage, error) {
+	dir, err := d.dirOf(id)
+	if err != nil {
+		return agent.ContainerUsage{}, fmt.Errorf("measure container %s: %w", id, err)
+	}
+	var rec record
+	if err := readJSON(dir, stateFile, &rec); err != nil {
+		return agent.ContainerUsage{}, fmt.Errorf("measure container %s: %w", id, err)
+	}
+	if rec.Status != agent.StatusRunning || rec.PID <= 0 {
+		return agent.ContainerUsage{}, fmt.Errorf("measure container %s: %w", id, agent.ErrNotRunning)
+	}
+	return agent.ProcessUsage("/proc", rec.PID, time.Now())
+}

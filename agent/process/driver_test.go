@@ -544,3 +544,23 @@ func TestInfo(t *testing.T) {
 		t.Fatal("a driver without a state root was made")
 	}
 }
+
+// TestUsageMeasuresTheRunningProcess: a running container's CPU time and
+// memory come from its process; an exited one cannot be measured.
+func TestUsageMeasuresTheRunningProcess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.run(t, f.spec("--burn-cpu=0.5"))
+	u, err := f.d.Usage(context.Background(), id)
+	if err != nil || u.MemoryBytes == 0 || u.At.IsZero() {
+		t.Fatalf("usage of a running container = %+v, %v", u, err)
+	}
+	rec := f.processOf(t, id)
+	if err := syscall.Kill(rec.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, f.d, id, "exited", exited)
+	if _, err := f.d.Usage(context.Background(), id); !errors.Is(err, agent.ErrNotRunning) {
+		t.Fatalf("usage of an exited container: %v", err)
+	}
+}
