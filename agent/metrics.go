@@ -142,7 +142,6 @@ func DockerStatsUsage(r io.Reader, now time.Time) (ContainerUsage, error) {
 	return ContainerUsage{CPUTime: time.Duration(s.CPUStats.CPUUsage.TotalUsage), MemoryBytes: mem, At: now}, nil
 }
 
-
 // usageMeter is how this agent measures its containers: its driver's
 // meter, or none when the driver cannot measure.
 func (a *Agent) usageMeter() UsageMeter {
