@@ -121,7 +121,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	err := a.loop(ctx)
+	// Whatever ends the loop (ctx, or the instance being deregistered)
+	// ends the runners and reporters too; they leave the tasks running.
+	loopCtx, cancel := context.WithCancel(ctx)
+	err := a.loop(loopCtx)
+	cancel()
 	a.runnerWG.Wait()
 	return err
 }
