@@ -147,7 +147,48 @@ func (d *Driver) Inspect(ctx context.Context, id string) (agent.ContainerState, 
 		}
 		return agent.ContainerState{}, fmt.Errorf("inspect container %s: %w", id, err)
 	}
+	if mayAwaitOOMFlag(resp) {
+		resp = d.awaitOOMFlag(ctx, id, resp)
+	}
 	return stateOf(resp), nil
+}
+
+// oomFlagWait bounds how long Inspect waits for the engine to mark a
+// just-killed container OOMKilled.
+const oomFlagWait = time.Second
+
+// mayAwaitOOMFlag: a container with a memory limit that died of SIGKILL
+// moments ago may have been OOM-killed before the engine, which learns of
+// the kill and the OOM separately, has recorded it.
+func mayAwaitOOMFlag(resp container.InspectResponse) bool {
+	s := resp.State
+	if s == nil || s.Running || s.OOMKilled || s.ExitCode != 137 || resp.HostConfig == nil || resp.HostConfig.Memory == 0 {
+		return false
+	}
+	finished := parseDockerTime(s.FinishedAt)
+	return !finished.IsZero() && time.Since(finished) < oomFlagWait
+}
+
+// awaitOOMFlag re-inspects until the OOM flag shows or the wait is over,
+// so the exit is reported once, with its cause.
+func (d *Driver) awaitOOMFlag(ctx context.Context, id string, resp container.InspectResponse) container.InspectResponse {
+	deadline := parseDockerTime(resp.State.FinishedAt).Add(oomFlagWait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return resp
+		case <-time.After(50 * time.Millisecond):
+		}
+		again, err := d.cli.ContainerInspect(ctx, id)
+		if err != nil || again.State == nil {
+			return resp
+		}
+		resp = again
+		if resp.State.OOMKilled {
+			return resp
+		}
+	}
+	return resp
 }
 
 // List inspects every container of this driver's scope.

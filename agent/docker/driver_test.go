@@ -356,7 +356,7 @@ func TestOOMKillIsReported(t *testing.T) {
 	id := f.run(t, spec)
 	st := waitState(t, f.d, id, "exited", exited)
 	if st.Reason != ReasonOOM || exitCode(t, st) != 137 {
-		t.Fatalf("OOM-killed container: reason %q exit %v, want %q and 137", st.Reason, st.ExitCode, ReasonOOM)
+		t.Fatalf("OOM-killed container: reason %q exit %d, want %q and 137", st.Reason, exitCode(t, st), ReasonOOM)
 	}
 }
 
