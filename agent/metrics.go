@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth-run/berth/shared/agentproto"
 )
 
 // UsageReportEvery is how often the agent samples its tasks' CPU and memory
@@ -251,29 +253,12 @@ func (s *usageSampler) sample(ctx context.Context, containers map[string]string)
 	return out
 }
 
-// MetricsInput reports the usage of the instance's tasks
-// (BerthAgent.SubmitMetrics).
-type MetricsInput struct {
-	ProtocolVersion      int         `json:"protocolVersion"`
-	Cluster              string      `json:"cluster"`
-	ContainerInstanceArn string      `json:"containerInstanceArn"`
-	Tasks                []TaskUsage `json:"tasks"`
-}
-
-// TaskUsage is one task's usage since the previous report: average CPU in
-// CPU units (1024 per vCPU) and memory in MiB.
-type TaskUsage struct {
-	TaskArn   string  `json:"taskArn"`
-	CPUUnits  float64 `json:"cpuUnits"`
-	MemoryMiB float64 `json:"memoryMiB"`
-}
-
-// MetricsOutput says how many task samples counted and how long to wait
-// before the next report.
-type MetricsOutput struct {
-	Accepted           int `json:"accepted"`
-	ReportEverySeconds int `json:"reportEverySeconds,omitempty"`
-}
+// The agent protocol's usage report (shared/agentproto).
+type (
+	MetricsInput  = agentproto.MetricsInput
+	TaskUsage     = agentproto.TaskUsage
+	MetricsOutput = agentproto.MetricsOutput
+)
 
 // SubmitMetrics calls BerthAgent.SubmitMetrics.
 func (c *Client) SubmitMetrics(ctx context.Context, in *MetricsInput) (*MetricsOutput, error) {

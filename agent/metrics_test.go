@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/berth-run/berth/shared/control"
 )
 
 func writeProc(t *testing.T, root string, pid int, stat, statm string) {
@@ -131,9 +128,4 @@ func TestUsageSamplerAveragesCPUSinceThePreviousSample(t *testing.T) {
 	if _, kept := s.prev["a2"]; kept {
 		t.Fatal("a container that stopped is forgotten")
 	}
-}
-
-func TestMetricsMessagesMatchTheControlPlane(t *testing.T) {
-	sameShape(t, "MetricsInput", reflect.TypeFor[MetricsInput](), reflect.TypeFor[control.MetricsInput](), false)
-	sameShape(t, "MetricsOutput", reflect.TypeFor[MetricsOutput](), reflect.TypeFor[control.MetricsOutput](), false)
 }

@@ -15,11 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/berth-run/berth/shared/agentproto"
 	"github.com/berth-run/berth/shared/ecs"
 )
 
 // ProtocolVersion is the version of the BerthAgent actions this agent speaks.
-const ProtocolVersion = 1
+const ProtocolVersion = agentproto.Version
 
 // Target prefixes of the actions the agent calls.
 const (
@@ -27,80 +28,16 @@ const (
 	agentTarget = "BerthAgent."
 )
 
-// The agent protocol's messages, as the control plane's BerthAgent actions
-// read and write them (shared/control defines the server's side; a test
-// keeps the two in step).
-
-// PollInput asks for the instance's desired tasks; the poll is the heartbeat.
-type PollInput struct {
-	ProtocolVersion      int    `json:"protocolVersion"`
-	Cluster              string `json:"cluster"`
-	ContainerInstanceArn string `json:"containerInstanceArn"`
-	Digest               string `json:"digest,omitempty"`
-	WaitSeconds          int    `json:"waitSeconds,omitempty"`
-}
-
-// PollOutput is what the instance should run.
-type PollOutput struct {
-	Digest              string                        `json:"digest"`
-	InstanceStatus      string                        `json:"instanceStatus"`
-	Tasks               []AgentTask                   `json:"tasks"`
-	TaskDefinitions     map[string]ecs.TaskDefinition `json:"taskDefinitions"`
-	PollIntervalSeconds int                           `json:"pollIntervalSeconds"`
-}
-
-// AgentTask is one task the instance should run (or stop).
-type AgentTask struct {
-	TaskArn           string            `json:"taskArn"`
-	TaskDefinitionArn string            `json:"taskDefinitionArn"`
-	DesiredStatus     string            `json:"desiredStatus"`
-	LastStatus        string            `json:"lastStatus"`
-	Group             string            `json:"group,omitempty"`
-	StartedBy         string            `json:"startedBy,omitempty"`
-	Overrides         *ecs.TaskOverride `json:"overrides,omitempty"`
-	Containers        []ecs.Container   `json:"containers"`
-	GPUIDs            []string          `json:"gpuIds,omitempty"`
-	// Seq is the sequence number of the last report the server applied.
-	Seq int64 `json:"seq"`
-}
-
-// TaskStateInput reports one task's observed state.
-type TaskStateInput struct {
-	ProtocolVersion      int                  `json:"protocolVersion"`
-	Cluster              string               `json:"cluster"`
-	ContainerInstanceArn string               `json:"containerInstanceArn"`
-	TaskArn              string               `json:"taskArn"`
-	Seq                  int64                `json:"seq"`
-	Status               string               `json:"status"`
-	HealthStatus         string               `json:"healthStatus,omitempty"`
-	StopCode             string               `json:"stopCode,omitempty"`
-	Reason               string               `json:"reason,omitempty"`
-	Containers           []ContainerStateWire `json:"containers"`
-	PullStartedAt        ecs.Timestamp        `json:"pullStartedAt,omitzero"`
-	PullStoppedAt        ecs.Timestamp        `json:"pullStoppedAt,omitzero"`
-	StartedAt            ecs.Timestamp        `json:"startedAt,omitzero"`
-	ExecutionStoppedAt   ecs.Timestamp        `json:"executionStoppedAt,omitzero"`
-}
-
-// ContainerStateWire is one container's state in a report.
-type ContainerStateWire struct {
-	ContainerName   string               `json:"containerName"`
-	RuntimeID       string               `json:"runtimeId,omitempty"`
-	ImageDigest     string               `json:"imageDigest,omitempty"`
-	Status          string               `json:"status"`
-	ExitCode        *int                 `json:"exitCode,omitempty"`
-	Reason          string               `json:"reason,omitempty"`
-	HealthStatus    string               `json:"healthStatus,omitempty"`
-	NetworkBindings []ecs.NetworkBinding `json:"networkBindings,omitempty"`
-}
-
-// TaskStateOutput says whether the server applied a report, and the
-// sequence number it has for the task.
-type TaskStateOutput struct {
-	Applied  bool  `json:"applied"`
-	Version  int64 `json:"version"`
-	AgentSeq int64 `json:"agentSeq"`
-}
+// The agent protocol's messages (shared/agentproto, which the control
+// plane's side uses too).
+type (
+	PollInput          = agentproto.PollInput
+	PollOutput         = agentproto.PollOutput
+	AgentTask          = agentproto.Task
+	TaskStateInput     = agentproto.TaskStateInput
+	ContainerStateWire = agentproto.ContainerState
+	TaskStateOutput    = agentproto.TaskStateOutput
+)
 
 // RegisterInput is ECS's RegisterContainerInstance request, as the ECS
 // agent sends it.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/berth-run/berth/shared/agentproto"
 	"github.com/berth-run/berth/shared/ecs"
 )
 
@@ -26,7 +27,7 @@ const MaxBodyBytes = 1 << 20
 const (
 	ECSPrefix         = "AmazonEC2ContainerServiceV20141113"
 	AutoScalingPrefix = "AnyScaleFrontendService"
-	AgentPrefix       = "BerthAgent"
+	AgentPrefix       = agentproto.TargetPrefix
 	EventsPrefix      = "AWSEvents"
 )
 

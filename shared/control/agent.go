@@ -8,94 +8,25 @@ import (
 	"sort"
 	"time"
 
+	"github.com/berth-run/berth/shared/agentproto"
 	"github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/store"
 )
 
 // AgentProtocolVersion is the version of the BerthAgent actions; agents send
 // theirs and the server refuses ones it does not speak.
-const AgentProtocolVersion = 1
+const AgentProtocolVersion = agentproto.Version
 
-// PollInput is BerthAgent.Poll's request: the agent asks for its desired
-// tasks. The poll is also its heartbeat.
-type PollInput struct {
-	ProtocolVersion      int    `json:"protocolVersion"`
-	Cluster              string `json:"cluster"`
-	ContainerInstanceArn string `json:"containerInstanceArn"`
-	// Digest is the digest of the last answer the agent acted on; with
-	// WaitSeconds > 0 the server may hold the poll until the answer changes.
-	Digest      string `json:"digest,omitempty"`
-	WaitSeconds int    `json:"waitSeconds,omitempty"`
-}
-
-// PollOutput is what the agent should converge to.
-type PollOutput struct {
-	Digest         string `json:"digest"`
-	InstanceStatus string `json:"instanceStatus"`
-	// Tasks are the instance's tasks that have not stopped, including those
-	// whose desiredStatus is STOPPED (the agent must stop them).
-	Tasks []AgentTask `json:"tasks"`
-	// TaskDefinitions holds each task's definition, by ARN.
-	TaskDefinitions map[string]ecs.TaskDefinition `json:"taskDefinitions"`
-	// PollIntervalSeconds is how long the agent may wait before polling again.
-	PollIntervalSeconds int `json:"pollIntervalSeconds"`
-}
-
-// AgentTask is one task as the agent needs it.
-type AgentTask struct {
-	TaskArn           string            `json:"taskArn"`
-	TaskDefinitionArn string            `json:"taskDefinitionArn"`
-	DesiredStatus     string            `json:"desiredStatus"`
-	LastStatus        string            `json:"lastStatus"`
-	Group             string            `json:"group,omitempty"`
-	StartedBy         string            `json:"startedBy,omitempty"`
-	Overrides         *ecs.TaskOverride `json:"overrides,omitempty"`
-	Containers        []ecs.Container   `json:"containers"`
-	GPUIDs            []string          `json:"gpuIds,omitempty"`
-	// Seq is the sequence number of the last report the server applied, so a
-	// restarted agent numbers its next report above it.
-	Seq int64 `json:"seq"`
-}
-
-// TaskStateInput is BerthAgent.SubmitTaskStateChange's request: the state
-// of one task and its containers as the agent observed it.
-type TaskStateInput struct {
-	ProtocolVersion      int              `json:"protocolVersion"`
-	Cluster              string           `json:"cluster"`
-	ContainerInstanceArn string           `json:"containerInstanceArn"`
-	TaskArn              string           `json:"taskArn"`
-	Seq                  int64            `json:"seq"`
-	Status               string           `json:"status"`
-	HealthStatus         string           `json:"healthStatus,omitempty"`
-	StopCode             string           `json:"stopCode,omitempty"`
-	Reason               string           `json:"reason,omitempty"`
-	Containers           []ContainerState `json:"containers"`
-	PullStartedAt        ecs.Timestamp    `json:"pullStartedAt,omitzero"`
-	PullStoppedAt        ecs.Timestamp    `json:"pullStoppedAt,omitzero"`
-	StartedAt            ecs.Timestamp    `json:"startedAt,omitzero"`
-	ExecutionStoppedAt   ecs.Timestamp    `json:"executionStoppedAt,omitzero"`
-}
-
-// ContainerState is one container's observed state.
-type ContainerState struct {
-	ContainerName   string               `json:"containerName"`
-	RuntimeID       string               `json:"runtimeId,omitempty"`
-	ImageDigest     string               `json:"imageDigest,omitempty"`
-	Status          string               `json:"status"`
-	ExitCode        *int                 `json:"exitCode,omitempty"`
-	Reason          string               `json:"reason,omitempty"`
-	HealthStatus    string               `json:"healthStatus,omitempty"`
-	NetworkBindings []ecs.NetworkBinding `json:"networkBindings,omitempty"`
-}
-
-// TaskStateOutput says whether the report changed the task, and the
-// sequence number the server has for it, so an agent whose report was
-// stale can number the next one above it.
-type TaskStateOutput struct {
-	Applied  bool  `json:"applied"`
-	Version  int64 `json:"version"`
-	AgentSeq int64 `json:"agentSeq"`
-}
+// The agent protocol's messages (shared/agentproto), under the names the
+// use cases have always had.
+type (
+	PollInput       = agentproto.PollInput
+	PollOutput      = agentproto.PollOutput
+	AgentTask       = agentproto.Task
+	TaskStateInput  = agentproto.TaskStateInput
+	ContainerState  = agentproto.ContainerState
+	TaskStateOutput = agentproto.TaskStateOutput
+)
 
 // Waiter lets a poll wait for a change to an instance's tasks. In the local
 // control plane it is fed by the store's change feed; where nothing can

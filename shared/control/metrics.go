@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/berth-run/berth/shared/agentproto"
 	"github.com/berth-run/berth/shared/ecs"
 	"github.com/berth-run/berth/shared/store"
 )
@@ -109,29 +110,12 @@ func percentDatum(name string, dims []cwtypes.Dimension, at time.Time, used, res
 		Unit: cwtypes.StandardUnitPercent, Value: aws.Float64(100 * used / reserved)}
 }
 
-// MetricsInput is BerthAgent.SubmitMetrics' request: what each task on the
-// instance used since the agent's previous report.
-type MetricsInput struct {
-	ProtocolVersion      int         `json:"protocolVersion"`
-	Cluster              string      `json:"cluster"`
-	ContainerInstanceArn string      `json:"containerInstanceArn"`
-	Tasks                []TaskUsage `json:"tasks"`
-}
-
-// TaskUsage is one task's usage: its average CPU over the sampling
-// interval in CPU units (1024 per vCPU) and its memory in MiB.
-type TaskUsage struct {
-	TaskArn   string  `json:"taskArn"`
-	CPUUnits  float64 `json:"cpuUnits"`
-	MemoryMiB float64 `json:"memoryMiB"`
-}
-
-// MetricsOutput says how many task samples counted towards service
-// metrics, and how long the agent should wait before its next report.
-type MetricsOutput struct {
-	Accepted           int `json:"accepted"`
-	ReportEverySeconds int `json:"reportEverySeconds,omitempty"`
-}
+// The agent protocol's usage report (shared/agentproto).
+type (
+	MetricsInput  = agentproto.MetricsInput
+	TaskUsage     = agentproto.TaskUsage
+	MetricsOutput = agentproto.MetricsOutput
+)
 
 // maxMetricTasks bounds one report.
 const maxMetricTasks = 1000
