@@ -108,28 +108,13 @@ type DescribeContainerInstancesOutput struct {
 
 // DescribeContainerInstances describes up to 100 instances of a cluster.
 func (c *Control) DescribeContainerInstances(ctx context.Context, in *DescribeContainerInstancesInput) (*DescribeContainerInstancesOutput, error) {
-	if len(in.ContainerInstances) == 0 {
-		return nil, ecs.InvalidParameter("containerInstances: is required")
-	}
-	if err := maxItems("containerInstances", len(in.ContainerInstances), 100); err != nil {
-		return nil, err
-	}
 	if err := checkInclude("include", in.Include, "TAGS", "CONTAINER_INSTANCE_HEALTH"); err != nil {
 		return nil, err
 	}
-	cluster, err := c.activeCluster(ctx, in.Cluster)
+	found, out, err := c.namedInstances(ctx, in.Cluster, in.ContainerInstances, 100)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := scopedIDs("container-instance", "containerInstances", cluster, in.ContainerInstances)
-	if err != nil {
-		return nil, err
-	}
-	found, missing, err := c.db.InstancesByID(ctx, cluster, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := &DescribeContainerInstancesOutput{ContainerInstances: []ecs.ContainerInstance{}, Failures: []ecs.Failure{}}
 	for _, inst := range found {
 		if err := c.db.FillTaskCounts(ctx, &inst); err != nil {
 			return nil, err
@@ -140,10 +125,36 @@ func (c *Control) DescribeContainerInstances(ctx context.Context, in *DescribeCo
 		}
 		out.ContainerInstances = append(out.ContainerInstances, ci)
 	}
+	return out, nil
+}
+
+// namedInstances resolves up to max container instances given by ID or
+// ARN in an ACTIVE cluster: those found, and an output whose failures name
+// the missing ones (MISSING), as the Describe and Update actions answer.
+func (c *Control) namedInstances(ctx context.Context, clusterRef string, refs []string, max int) ([]store.Instance, *DescribeContainerInstancesOutput, error) {
+	if len(refs) == 0 {
+		return nil, nil, ecs.InvalidParameter("containerInstances: is required")
+	}
+	if err := maxItems("containerInstances", len(refs), max); err != nil {
+		return nil, nil, err
+	}
+	cluster, err := c.activeCluster(ctx, clusterRef)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := scopedIDs("container-instance", "containerInstances", cluster, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	found, missing, err := c.db.InstancesByID(ctx, cluster, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &DescribeContainerInstancesOutput{ContainerInstances: []ecs.ContainerInstance{}, Failures: []ecs.Failure{}}
 	for _, id := range missing {
 		out.Failures = append(out.Failures, ecs.Failure{Arn: c.acct.ContainerInstanceARN(cluster, id), Reason: ecs.ReasonMissing})
 	}
-	return out, nil
+	return found, out, nil
 }
 
 func scopedIDs(kind, field, cluster string, refs []string) ([]string, error) {
@@ -258,27 +269,9 @@ func (c *Control) UpdateContainerInstancesState(ctx context.Context, in *UpdateC
 	if in.Status != ecs.InstanceActive && in.Status != ecs.InstanceDraining {
 		return nil, ecs.InvalidParameter("status: %q is not valid; valid: ACTIVE, DRAINING", in.Status)
 	}
-	if len(in.ContainerInstances) == 0 {
-		return nil, ecs.InvalidParameter("containerInstances: is required")
-	}
-	if err := maxItems("containerInstances", len(in.ContainerInstances), 10); err != nil {
-		return nil, err
-	}
-	cluster, err := c.activeCluster(ctx, in.Cluster)
+	found, out, err := c.namedInstances(ctx, in.Cluster, in.ContainerInstances, 10)
 	if err != nil {
 		return nil, err
-	}
-	ids, err := scopedIDs("container-instance", "containerInstances", cluster, in.ContainerInstances)
-	if err != nil {
-		return nil, err
-	}
-	found, missing, err := c.db.InstancesByID(ctx, cluster, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := &DescribeContainerInstancesOutput{ContainerInstances: []ecs.ContainerInstance{}, Failures: []ecs.Failure{}}
-	for _, id := range missing {
-		out.Failures = append(out.Failures, ecs.Failure{Arn: c.acct.ContainerInstanceARN(cluster, id), Reason: ecs.ReasonMissing})
 	}
 	for _, inst := range found {
 		if inst.Status != ecs.InstanceActive && inst.Status != ecs.InstanceDraining {
@@ -286,7 +279,7 @@ func (c *Control) UpdateContainerInstancesState(ctx context.Context, in *UpdateC
 				Detail: "only ACTIVE and DRAINING container instances can change state"})
 			continue
 		}
-		updated, err := c.db.UpdateInstance(ctx, cluster, inst.ID(), func(inst *store.Instance) error {
+		updated, err := c.db.UpdateInstance(ctx, inst.Berth.Cluster, inst.ID(), func(inst *store.Instance) error {
 			if inst.Status == in.Status {
 				return store.ErrUnchanged
 			}
