@@ -177,7 +177,13 @@ func TestAWSCLIRunTask(t *testing.T) {
 	c := newCluster(t, "cli")
 	aws := newCLI(t, c.plane.Endpoint())
 	small := c.startAgent("cli", t.TempDir(), "us-east-1a", "t3.small")
-	c.startAgent("cli", t.TempDir(), "us-east-1b", "m5.large")
+	large := c.startAgent("cli", t.TempDir(), "us-east-1b", "m5.large")
+	for itype, want := range map[string]string{"t3.small": small.ContainerInstanceArn(), "m5.large": large.ContainerInstanceArn()} {
+		got := aws.ok("ecs", "list-container-instances", "--cluster", "cli", "--filter", "attribute:ecs.instance-type == "+itype)
+		if arns, _ := path(got, "containerInstanceArns").([]any); len(arns) != 1 || arns[0] != want {
+			t.Errorf("filter on %s = %v, want exactly %s", itype, arns, want)
+		}
+	}
 	tdFile := filepath.Join(t.TempDir(), "td.json")
 	writeFile(t, tdFile, fmt.Sprintf(`{"family": "cli", "containerDefinitions": [{"name": "app", "image": "berth-testapp",
   "memory": 64, "entryPoint": [%q], "portMappings": [{"containerPort": 8080}], "stopTimeout": 5}]}`, c.testapp))
