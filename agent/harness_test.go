@@ -125,6 +125,7 @@ func (w *world) startAgentWith(cfg agent.Config, d agent.Driver) *runningAgent {
 	w.t.Cleanup(func() {
 		cancel()
 		<-r.done
+		removeAll(w.t, d)
 	})
 	select {
 	case <-a.Ready():
@@ -372,5 +373,23 @@ func consistently(t *testing.T, d time.Duration, what string, cond func() bool) 
 			t.Fatalf("%s stopped holding", what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// removeAll removes every container a driver manages, so a test leaves no
+// process or container behind whatever state its tasks were in. A restarted
+// agent shares its predecessor's driver state, so removing twice is fine.
+func removeAll(t *testing.T, d agent.Driver) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	all, err := d.List(ctx)
+	if err != nil {
+		t.Errorf("list containers to clean up: %v", err)
+		return
+	}
+	for _, c := range all {
+		if err := d.Remove(ctx, c.ID); err != nil {
+			t.Errorf("remove container %s: %v", c.ID, err)
+		}
 	}
 }

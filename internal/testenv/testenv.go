@@ -66,6 +66,9 @@ func Plane(t testing.TB, cfg local.Config) *local.Plane {
 		if err := p.Shutdown(ctx); err != nil {
 			t.Errorf("shut down local control plane: %v", err)
 		}
+		if err := p.RemoveAgentContainers(ctx); err != nil {
+			t.Errorf("remove the local agents' containers: %v", err)
+		}
 	})
 	return p
 }

@@ -115,6 +115,7 @@ func (p *Plane) newLocalAgent(i int) (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.drivers = append(p.drivers, driver)
 	return agent.New(cfg, agent.Options{Driver: driver, Logger: log, Version: p.cfg.Agents.Version})
 }
 
@@ -186,4 +187,25 @@ func firstNonEmpty(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// RemoveAgentContainers removes (killing if need be) every container the
+// local agents manage. Shutting down leaves tasks running for the next
+// `berth up` to adopt; this is the clean slate instead (tests use it once
+// the plane is shut down).
+func (p *Plane) RemoveAgentContainers(ctx context.Context) error {
+	var errs []error
+	for _, d := range p.drivers {
+		all, err := d.List(ctx)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, c := range all {
+			if err := d.Remove(ctx, c.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -75,6 +75,7 @@ type Plane struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	agents   []*agent.Agent
+	drivers  []agent.Driver
 }
 
 // Start opens the state in cfg.DataDir and serves the API; it returns once
