@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,45 +13,14 @@ import (
 	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.StopShared()
-	runtimetest.Cleanup()
-	os.Exit(code)
-}
-
-// functionEnv is the environment the stack gives the function, with the
-// DynamoDB endpoint pointed at moto_server as `sam local invoke --env-vars`
-// would point it at DynamoDB Local.
-func functionEnv(srv *dynamotest.Server, table string) []string {
-	return []string{
-		"TABLE_NAME=" + table,
-		"BERTH_ACCOUNT_ID=123456789012",
-		"AWS_REGION=" + dynamotest.Region,
-		"AWS_ENDPOINT_URL_DYNAMODB=" + srv.Endpoint,
-		"AWS_ACCESS_KEY_ID=" + dynamotest.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + dynamotest.SecretKey,
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
+func TestMain(m *testing.M) { runtimetest.Main(m) }
 
 // TestFunctionAgainstMoto runs the api function's binary on the Function
 // URL samples, over a DynamoDB table in moto_server.
 func TestFunctionAgainstMoto(t *testing.T) {
 	srv := dynamotest.Shared(t)
 	table := dynamotest.NewStore(t, srv).Table()
-	fn := runtimetest.Start(t, runtimetest.Build(t, "."), functionEnv(srv, table)...)
+	fn := runtimetest.Start(t, runtimetest.Build(t, "."), runtimetest.MotoEnv(srv, "123456789012", table)...)
 
 	steps := []struct {
 		sample string
@@ -67,7 +34,7 @@ func TestFunctionAgainstMoto(t *testing.T) {
 		{"functionurl-malformed-body.json", http.StatusBadRequest, []string{`"__type":"SerializationException"`}},
 	}
 	for _, step := range steps {
-		res := fn.Invoke(t, readSample(t, step.sample))
+		res := fn.Invoke(t, runtimetest.Sample(t, step.sample))
 		if res.Error != nil {
 			t.Fatalf("%s: the function failed: %+v\n%s", step.sample, res.Error, fn.Output())
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,21 +16,7 @@ import (
 	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.StopShared()
-	runtimetest.Cleanup()
-	os.Exit(code)
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
+func TestMain(m *testing.M) { runtimetest.Main(m) }
 
 // TestFunctionAgainstMoto registers a container instance whose agent went
 // silent ten minutes ago, then runs the monitor function's binary on the
@@ -69,20 +53,9 @@ func TestFunctionAgainstMoto(t *testing.T) {
 
 	cw := httptest.NewServer(&runtimetest.EmptyCloudWatch{})
 	t.Cleanup(cw.Close)
-	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
-		"TABLE_NAME="+st.Table(),
-		"BERTH_ACCOUNT_ID=123456789012",
-		"AWS_REGION="+dynamotest.Region,
-		"AWS_ENDPOINT_URL_DYNAMODB="+srv.Endpoint,
-		"AWS_ENDPOINT_URL_CLOUDWATCH="+cw.URL,
-		"AWS_ACCESS_KEY_ID="+dynamotest.AccessKey,
-		"AWS_SECRET_ACCESS_KEY="+dynamotest.SecretKey,
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	fn := runtimetest.Start(t, runtimetest.Build(t, "."), runtimetest.MotoEnv(srv, "123456789012", st.Table(), "AWS_ENDPOINT_URL_CLOUDWATCH="+cw.URL)...)
 
-	res := fn.Invoke(t, readSample(t, "monitor-malformed-event.json"))
+	res := fn.Invoke(t, runtimetest.Sample(t, "monitor-malformed-event.json"))
 	if res.Error == nil || !strings.Contains(res.Error.Message, "is not an ISO-8601 time") {
 		t.Errorf("malformed event: %+v", res)
 	}
@@ -90,7 +63,7 @@ func TestFunctionAgainstMoto(t *testing.T) {
 		t.Fatal("a refused event must not run the tick")
 	}
 
-	res = fn.Invoke(t, readSample(t, "monitor-scheduled-event.json"))
+	res = fn.Invoke(t, runtimetest.Sample(t, "monitor-scheduled-event.json"))
 	if res.Error != nil {
 		t.Fatalf("tick: %+v\n%s", res.Error, fn.Output())
 	}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,21 +18,7 @@ import (
 	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.StopShared()
-	runtimetest.Cleanup()
-	os.Exit(code)
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
+func TestMain(m *testing.M) { runtimetest.Main(m) }
 
 // busWithQueue creates an event bus in moto_server whose one rule sends
 // every Berth event to an SQS queue (moto delivers inside PutEvents).
@@ -98,20 +82,10 @@ func received(t *testing.T, q *sqs.Client, url string) []string {
 func TestFunctionAgainstMoto(t *testing.T) {
 	srv := dynamotest.Shared(t)
 	busName, queue, q := busWithQueue(t, srv)
-	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
-		"EVENT_BUS_NAME="+busName,
-		"BERTH_ACCOUNT_ID=123456789012",
-		"AWS_REGION="+dynamotest.Region,
-		"AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.Endpoint,
-		"AWS_ACCESS_KEY_ID="+dynamotest.AccessKey,
-		"AWS_SECRET_ACCESS_KEY="+dynamotest.SecretKey,
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	fn := runtimetest.Start(t, runtimetest.Build(t, "."), runtimetest.MotoEnv(srv, "123456789012", "", "EVENT_BUS_NAME="+busName, "AWS_ENDPOINT_URL_EVENTBRIDGE="+srv.Endpoint)...)
 	invoke := func(sample string) events.DynamoDBEventResponse {
 		t.Helper()
-		res := fn.Invoke(t, readSample(t, sample))
+		res := fn.Invoke(t, runtimetest.Sample(t, sample))
 		if res.Error != nil {
 			t.Fatalf("%s: %+v\n%s", sample, res.Error, fn.Output())
 		}

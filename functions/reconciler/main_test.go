@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,21 +18,7 @@ import (
 	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.StopShared()
-	runtimetest.Cleanup()
-	os.Exit(code)
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
+func TestMain(m *testing.M) { runtimetest.Main(m) }
 
 // TestFunctionAgainstMoto creates a service in moto's DynamoDB, as the api
 // function would, then runs the reconciler function's binary on the queued
@@ -79,18 +63,8 @@ func TestFunctionAgainstMoto(t *testing.T) {
 		t.Fatalf("%d tasks before the reconciler ran", n)
 	}
 
-	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
-		"TABLE_NAME="+st.Table(),
-		"BERTH_ACCOUNT_ID=123456789012",
-		"AWS_REGION="+dynamotest.Region,
-		"AWS_ENDPOINT_URL_DYNAMODB="+srv.Endpoint,
-		"AWS_ACCESS_KEY_ID="+dynamotest.AccessKey,
-		"AWS_SECRET_ACCESS_KEY="+dynamotest.SecretKey,
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
-	res := fn.Invoke(t, readSample(t, "reconciler-sqs-batch.json"))
+	fn := runtimetest.Start(t, runtimetest.Build(t, "."), runtimetest.MotoEnv(srv, "123456789012", st.Table())...)
+	res := fn.Invoke(t, runtimetest.Sample(t, "reconciler-sqs-batch.json"))
 	if res.Error != nil {
 		t.Fatalf("%+v\n%s", res.Error, fn.Output())
 	}

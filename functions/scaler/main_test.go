@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,21 +17,7 @@ import (
 	"github.com/berth-run/berth/shared/store/dynamo/dynamotest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	dynamotest.StopShared()
-	runtimetest.Cleanup()
-	os.Exit(code)
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
+func TestMain(m *testing.M) { runtimetest.Main(m) }
 
 // noAlarms is an alarm port with nothing in it, for preparing the store.
 type noAlarms struct{}
@@ -96,27 +80,16 @@ func TestFunctionAgainstMoto(t *testing.T) {
 	cw := &runtimetest.EmptyCloudWatch{}
 	cwSrv := httptest.NewServer(cw)
 	t.Cleanup(cwSrv.Close)
-	fn := runtimetest.Start(t, runtimetest.Build(t, "."),
-		"TABLE_NAME="+st.Table(),
-		"BERTH_ACCOUNT_ID=000000000000",
-		"AWS_REGION="+dynamotest.Region,
-		"AWS_ENDPOINT_URL_DYNAMODB="+srv.Endpoint,
-		"AWS_ENDPOINT_URL_CLOUDWATCH="+cwSrv.URL,
-		"AWS_ACCESS_KEY_ID="+dynamotest.AccessKey,
-		"AWS_SECRET_ACCESS_KEY="+dynamotest.SecretKey,
-		"AWS_CONFIG_FILE=/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	fn := runtimetest.Start(t, runtimetest.Build(t, "."), runtimetest.MotoEnv(srv, "000000000000", st.Table(), "AWS_ENDPOINT_URL_CLOUDWATCH="+cwSrv.URL)...)
 	for _, name := range []string{"cloudwatch-alarm-malformed-reasondata.json", "cloudwatch-alarm-state-change-ok.json"} {
-		if res := fn.Invoke(t, readSample(t, name)); res.Error != nil {
+		if res := fn.Invoke(t, runtimetest.Sample(t, name)); res.Error != nil {
 			t.Fatalf("%s: %+v\n%s", name, res.Error, fn.Output())
 		}
 	}
 	if d := desired(); d != 4 || len(cw.Called()) != 0 {
 		t.Fatalf("after the malformed and OK events: desired %d, CloudWatch calls %v", d, cw.Called())
 	}
-	if res := fn.Invoke(t, readSample(t, "cloudwatch-alarm-state-change-alarm.json")); res.Error != nil {
+	if res := fn.Invoke(t, runtimetest.Sample(t, "cloudwatch-alarm-state-change-alarm.json")); res.Error != nil {
 		t.Fatalf("AlarmHigh event: %+v\n%s", res.Error, fn.Output())
 	}
 	if d := desired(); d != 5 {
