@@ -155,7 +155,7 @@ func (d *Driver) Inspect(ctx context.Context, id string) (agent.ContainerState, 
 
 // oomFlagWait bounds how long Inspect waits for the engine to mark a
 // just-killed container OOMKilled.
-const oomFlagWait = time.Second
+const oomFlagWait = 3 * time.Second
 
 // mayAwaitOOMFlag: a container with a memory limit that died of SIGKILL
 // moments ago may have been OOM-killed before the engine, which learns of

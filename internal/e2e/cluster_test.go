@@ -127,21 +127,40 @@ func (c *cluster) testappContainer(name string) types.ContainerDefinition {
 
 func (c *cluster) describeTasks(clusterName string, arns []string) []types.Task {
 	c.t.Helper()
-	var out []types.Task
-	for start := 0; start < len(arns); start += 100 {
-		d, err := c.ecs.DescribeTasks(context.Background(), &sdkecs.DescribeTasksInput{Cluster: aws.String(clusterName), Tasks: arns[start:min(start+100, len(arns))]})
-		check(c.t, err)
-		out = append(out, d.Tasks...)
-	}
+	out, err := c.tryDescribeTasks(clusterName, arns)
+	check(c.t, err)
 	return out
 }
 
-// waitTasks polls until every task satisfies cond.
+func (c *cluster) tryDescribeTasks(clusterName string, arns []string) ([]types.Task, error) {
+	var out []types.Task
+	for start := 0; start < len(arns); start += 100 {
+		d, err := c.ecs.DescribeTasks(context.Background(), &sdkecs.DescribeTasksInput{Cluster: aws.String(clusterName), Tasks: arns[start:min(start+100, len(arns))]})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d.Tasks...)
+	}
+	return out, nil
+}
+
+// waitTasks polls until every task satisfies cond. A poll that fails is
+// polled again (the last error is reported if the deadline passes).
 func (c *cluster) waitTasks(clusterName string, arns []string, what string, within time.Duration, cond func(types.Task) bool) []types.Task {
 	c.t.Helper()
 	var tasks []types.Task
+	var lastErr error
+	defer func() {
+		if c.t.Failed() && lastErr != nil {
+			c.t.Logf("last DescribeTasks error while waiting: %v", lastErr)
+		}
+	}()
 	testenv.Eventually(c.t, within, what, func() bool {
-		tasks = c.describeTasks(clusterName, arns)
+		var err error
+		if tasks, err = c.tryDescribeTasks(clusterName, arns); err != nil {
+			lastErr = err
+			return false
+		}
 		for _, task := range tasks {
 			if !cond(task) {
 				return false
