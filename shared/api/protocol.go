@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -89,7 +90,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, target, requestID, ecs.Server(fmt.Errorf("encode %s response: %w", target, err)))
 		return
 	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// writeJSON answers with a JSON body of known length, as AWS services do
+// (no chunked encoding).
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
@@ -219,10 +228,8 @@ func (s *Server) writeError(w http.ResponseWriter, target, requestID string, err
 		e = &ecs.Error{Code: e.Code, Message: "An internal error occurred; request " + requestID + " has the details in the server log.", Fault: true}
 	}
 	body, _ := json.Marshal(errorBody{Type: e.Code, Message: e.Message, ResourceIDs: e.ResourceIDs})
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Errortype", e.Code)
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeJSON(w, status, body)
 }
 
 func newRequestID() string {
