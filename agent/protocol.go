@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -61,13 +62,16 @@ type createClusterInput struct {
 }
 
 // Client calls the control plane's endpoint: ECS actions and the BerthAgent
-// actions, both awsJson1_1. Requests are signed with SigV4 (service "ecs")
-// when credentials are given. Errors the server returns are *ecs.Error.
+// actions, both awsJson1_1. Requests are signed with SigV4 when
+// credentials are given: for the service "lambda" in the URL's region when
+// the endpoint is a Lambda Function URL (the deployed control plane), else
+// for "ecs". Errors the server returns are *ecs.Error.
 type Client struct {
 	endpoint    string
 	http        *http.Client
 	credentials aws.CredentialsProvider
 	region      string
+	service     string
 	signer      *v4.Signer
 }
 
@@ -78,13 +82,36 @@ type ClientOptions struct {
 	HTTP *http.Client
 	// Credentials sign requests; nil sends them unsigned.
 	Credentials aws.CredentialsProvider
-	// Region is the signing region; default us-east-1.
+	// Region is the signing region; default us-east-1. A Function URL's
+	// own region overrides it: AWS accepts no other.
 	Region string
+}
+
+// Signing services: a Function URL authenticates requests for Lambda; any
+// other endpoint is taken for the ECS API it speaks.
+const (
+	signForLambda = "lambda"
+	signForECS    = "ecs"
+)
+
+// FunctionURLRegion reads the region from a Lambda Function URL's host,
+// <url-id>.lambda-url.<region>.on.aws; "" if the host is not one.
+func FunctionURLRegion(host string) string {
+	parts := strings.Split(strings.ToLower(host), ".")
+	if len(parts) == 5 && parts[1] == "lambda-url" && parts[3] == "on" && parts[4] == "aws" {
+		return parts[2]
+	}
+	return ""
 }
 
 // NewClient makes a client of the control plane at endpoint.
 func NewClient(endpoint string, opts ClientOptions) *Client {
-	c := &Client{endpoint: strings.TrimRight(endpoint, "/") + "/", http: opts.HTTP, credentials: opts.Credentials, region: opts.Region}
+	c := &Client{endpoint: strings.TrimRight(endpoint, "/") + "/", http: opts.HTTP, credentials: opts.Credentials, region: opts.Region, service: signForECS}
+	if u, err := url.Parse(endpoint); err == nil {
+		if region := FunctionURLRegion(u.Hostname()); region != "" {
+			c.region, c.service = region, signForLambda
+		}
+	}
 	if c.http == nil {
 		c.http = &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
@@ -206,7 +233,7 @@ func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error
 		return err
 	}
 	sum := sha256.Sum256(body)
-	return c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ecs", c.region, time.Now())
+	return c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), c.service, c.region, time.Now())
 }
 
 func truncate(s string, n int) string {

@@ -130,6 +130,55 @@ func TestClientSignsWhenGivenCredentials(t *testing.T) {
 	}
 }
 
+// toServer sends every request to srv, whatever its URL names, as a DNS
+// entry pointing a Function URL's host at srv would.
+type toServer struct{ srv *httptest.Server }
+
+func (t toServer) RoundTrip(r *http.Request) (*http.Response, error) {
+	out := r.Clone(r.Context())
+	out.URL.Scheme, out.URL.Host = "http", t.srv.Listener.Addr().String()
+	return http.DefaultTransport.RoundTrip(out)
+}
+
+func TestClientSignsForLambdaAtAFunctionURL(t *testing.T) {
+	var auth, host string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth, host = r.Header.Get("Authorization"), r.Host
+		_, _ = io.WriteString(w, `{"applied":true,"version":1}`)
+	}))
+	defer srv.Close()
+	const endpoint = "https://q7xk3mz2hv5rjw4ty6bnd8pfac0egl1s.lambda-url.eu-central-1.on.aws/"
+	c := NewClient(endpoint, ClientOptions{
+		HTTP:        &http.Client{Transport: toServer{srv}},
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""),
+		Region:      "us-west-2",
+	})
+	if _, err := c.SubmitTaskStateChange(context.Background(), &TaskStateInput{TaskArn: "arn:t", Seq: 1, Status: "RUNNING"}); err != nil {
+		t.Fatalf("SubmitTaskStateChange: %v", err)
+	}
+	if !strings.Contains(auth, "/eu-central-1/lambda/aws4_request") {
+		t.Errorf("Authorization %q; want a SigV4 signature for lambda in the URL's region, eu-central-1", auth)
+	}
+	if !strings.HasPrefix(host, "q7xk3mz2hv5rjw4ty6bnd8pfac0egl1s.lambda-url.") {
+		t.Errorf("Host %q; want the Function URL's host, which the signature covers", host)
+	}
+}
+
+func TestFunctionURLRegion(t *testing.T) {
+	tests := map[string]string{
+		"q7xk3mz2hv5rjw4ty6bnd8pfac0egl1s.lambda-url.eu-central-1.on.aws": "eu-central-1",
+		"ABC.LAMBDA-URL.US-EAST-1.ON.AWS":                                 "us-east-1",
+		"example.com":                                                     "",
+		"127.0.0.1":                                                       "",
+		"abc.lambda-url.us-east-1.on.aws.evil.example":                    "",
+	}
+	for host, want := range tests {
+		if got := FunctionURLRegion(host); got != want {
+			t.Errorf("FunctionURLRegion(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
 func TestDiff(t *testing.T) {
 	desired := &PollOutput{Tasks: []AgentTask{{TaskArn: "a"}, {TaskArn: "b"}}}
 	running := map[string]bool{"a": true, "c": true}

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/berth-run/berth/agent"
 	"github.com/spf13/cobra"
 )
 
@@ -67,7 +68,7 @@ func runProxy(ctx context.Context, out io.Writer, opts proxyOptions) error {
 	}
 	region := opts.Region
 	if region == "" {
-		region = regionOfFunctionURL(target.Host)
+		region = agent.FunctionURLRegion(target.Hostname())
 	}
 	var loadOpts []func(*config.LoadOptions) error
 	if region != "" {
@@ -118,16 +119,6 @@ func proxyTarget(endpoint string) (*url.URL, error) {
 		return nil, fmt.Errorf("--endpoint %q must be a URL such as https://<id>.lambda-url.<region>.on.aws/", endpoint)
 	}
 	return u, nil
-}
-
-// regionOfFunctionURL reads the region from a Function URL's host,
-// <url-id>.lambda-url.<region>.on.aws; "" if the host is not one.
-func regionOfFunctionURL(host string) string {
-	parts := strings.Split(strings.ToLower(host), ".")
-	if len(parts) == 5 && parts[1] == "lambda-url" && parts[3] == "on" && parts[4] == "aws" {
-		return parts[2]
-	}
-	return ""
 }
 
 // signingProxy forwards each request to target, signed anew.

@@ -310,17 +310,3 @@ func TestProxyRefusesBadFlags(t *testing.T) {
 		})
 	}
 }
-
-func TestRegionOfFunctionURL(t *testing.T) {
-	tests := map[string]string{
-		"q7xk3mz2hv5rjw4ty6bnd8pfac0egl1s.lambda-url.eu-central-1.on.aws": "eu-central-1",
-		"ABC.LAMBDA-URL.US-EAST-1.ON.AWS":                                 "us-east-1",
-		"example.com":                                                     "",
-		"abc.lambda-url.us-east-1.on.aws.evil.example":                    "",
-	}
-	for host, want := range tests {
-		if got := regionOfFunctionURL(host); got != want {
-			t.Errorf("regionOfFunctionURL(%q) = %q, want %q", host, got, want)
-		}
-	}
-}
