@@ -14,8 +14,9 @@ up: build ## run the local control plane on 127.0.0.1:4566 with state in .data/
 FUNCTIONS    := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -tags lambda.norpc
 
-build: ## the berth binary (this host) and every Lambda function (linux/arm64 bootstrap)
+build: ## the berth binary (this host and linux/arm64 fleet hosts) and every Lambda function (linux/arm64 bootstrap)
 	$(GO) build -o $(BIN) ./cmd/berth
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)-linux-arm64 ./cmd/berth
 	@for f in $(FUNCTIONS); do \
 		echo "$(LAMBDA_BUILD) -o dist/functions/$$f/bootstrap ./functions/$$f"; \
 		$(LAMBDA_BUILD) -o dist/functions/$$f/bootstrap ./functions/$$f || exit 1; \

@@ -10,9 +10,9 @@ import (
 	"github.com/berth-run/berth/internal/testenv"
 )
 
-// TestCfnLint runs cfn-lint on the synthesized templates, the default
-// control plane and the one with every shared/bus target, and fails on any
-// error (warnings are logged). cfn-lint's exit status is a bit mask: 1 a
+// TestCfnLint runs cfn-lint on the template of every test configuration
+// (the default control plane, every shared/bus target, the fleet with and
+// without an alarm email) and fails on any error (warnings are logged). cfn-lint's exit status is a bit mask: 1 a
 // fatal failure, 2 errors, 4 warnings, 8 informational findings.
 func TestCfnLint(t *testing.T) {
 	cfnLint := testenv.NeedCommand(t, "cfn-lint")

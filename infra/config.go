@@ -24,6 +24,15 @@ const (
 	CtxEventBusName     = "berth:eventBusName"
 	CtxAccount          = "berth:account"
 	CtxRegion           = "berth:region"
+	// The fleet's keys: berth:fleet=true adds it; the others size it and
+	// take effect only then.
+	CtxFleet             = "berth:fleet"
+	CtxFleetSize         = "berth:fleetSize"
+	CtxFleetInstanceType = "berth:fleetInstanceType"
+	CtxCluster           = "berth:cluster"
+	CtxAgentBinary       = "berth:agentBinary"
+	// CtxAlarmEmail is the address alarms notify; unset, they notify no one.
+	CtxAlarmEmail = "berth:alarmEmail"
 )
 
 // Config is what the app builds, read from the context.
@@ -98,6 +107,25 @@ func readConfig(app awscdk.App) (Config, error) {
 		}
 		cfg.Props.ArchiveRetention = time.Duration(days) * 24 * time.Hour
 	}
+	cfg.Props.AlarmEmail = str(CtxAlarmEmail, "")
+	fleet, err := flag(app.Node().TryGetContext(jsii.String(CtxFleet)))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("context %s: %w", CtxFleet, err))
+	}
+	if fleet {
+		cfg.Props.Fleet = &FleetProps{
+			InstanceType: str(CtxFleetInstanceType, ""),
+			Cluster:      str(CtxCluster, ""),
+			AgentBinary:  str(CtxAgentBinary, ""),
+		}
+		if v := app.Node().TryGetContext(jsii.String(CtxFleetSize)); v != nil {
+			size, ok := wholeNumber(v)
+			if !ok || size < 1 {
+				errs = append(errs, fmt.Errorf("context %s must be a whole number of hosts, got %v", CtxFleetSize, v))
+			}
+			cfg.Props.Fleet.Size = size
+		}
+	}
 	account := str(CtxAccount, os.Getenv("CDK_DEFAULT_ACCOUNT"))
 	region := str(CtxRegion, os.Getenv("CDK_DEFAULT_REGION"))
 	if account != "" || region != "" {
@@ -118,6 +146,24 @@ func wholeNumber(v any) (int, bool) {
 		return n, err == nil
 	}
 	return 0, false
+}
+
+// flag reads a context switch: a JSON boolean from cdk.json, or the text
+// `cdk -c key=true` passes; unset is off.
+func flag(v any) (bool, error) {
+	switch v := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return v, nil
+	case string:
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("want true or false, got %q", v)
+		}
+		return on, nil
+	}
+	return false, fmt.Errorf("want true or false, got %v", v)
 }
 
 func validRetention(r awslogs.RetentionDays) bool {

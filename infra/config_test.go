@@ -75,3 +75,54 @@ func TestConfigRefusesBadContext(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigFleet(t *testing.T) {
+	tests := map[string]struct {
+		ctx  map[string]any
+		want *FleetProps
+	}{
+		"off by default":   {map[string]any{CtxFleetSize: "3"}, nil},
+		"off":              {map[string]any{CtxFleet: "false"}, nil},
+		"on from the CLI":  {map[string]any{CtxFleet: "true", CtxFleetSize: "3"}, &FleetProps{Size: 3}},
+		"on from cdk.json": {map[string]any{CtxFleet: true, CtxFleetSize: 2.0, CtxFleetInstanceType: "c7g.large", CtxCluster: "web", CtxAgentBinary: "out/berth"}, &FleetProps{Size: 2, InstanceType: "c7g.large", Cluster: "web", AgentBinary: "out/berth"}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &tt.ctx})
+			cfg, err := readConfig(app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (cfg.Props.Fleet == nil) != (tt.want == nil) || tt.want != nil && *cfg.Props.Fleet != *tt.want {
+				t.Errorf("fleet %+v, want %+v", cfg.Props.Fleet, tt.want)
+			}
+		})
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &map[string]any{CtxAlarmEmail: "ops@example.com"}})
+	if cfg, err := readConfig(app); err != nil || cfg.Props.AlarmEmail != "ops@example.com" {
+		t.Errorf("alarm email from the context: %q %v", cfg.Props.AlarmEmail, err)
+	}
+}
+
+func TestConfigRefusesBadFleet(t *testing.T) {
+	tests := map[string]struct {
+		ctx  map[string]any
+		want string
+	}{
+		"flag text":  {map[string]any{CtxFleet: "yes please"}, `berth:fleet: want true or false, got "yes please"`},
+		"flag type":  {map[string]any{CtxFleet: 1.0}, "berth:fleet: want true or false"},
+		"size text":  {map[string]any{CtxFleet: "true", CtxFleetSize: "three"}, "berth:fleetSize must be a whole number of hosts"},
+		"size zero":  {map[string]any{CtxFleet: "true", CtxFleetSize: "0"}, "berth:fleetSize must be a whole number of hosts"},
+		"size half":  {map[string]any{CtxFleet: true, CtxFleetSize: 1.5}, "berth:fleetSize must be a whole number of hosts"},
+		"type value": {map[string]any{CtxFleet: true, CtxFleetInstanceType: 4.0}, "berth:fleetInstanceType must be a string"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &tt.ctx})
+			_, err := readConfig(app)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -43,20 +46,36 @@ type StackProps struct {
 	// CloudFormation name them, so several stacks fit in one account.
 	TableName    string
 	EventBusName string
+	// Fleet, when set, adds an Auto Scaling group of hosts running the
+	// agent (see FleetProps); nil adds none.
+	Fleet *FleetProps
+	// AlarmEmail, when set, is subscribed to an SNS topic that the
+	// stack's alarms (and the fleet's scaling events) notify; "" leaves
+	// the alarms without actions.
+	AlarmEmail string
 }
 
-// BerthStack is the control plane. It is built to grow: the agent fleet's
-// IAM role and instance profile and an optional Auto Scaling group belong
-// in methods beside addFunction, using Table, Bus and the api function's
-// ARN (to grant lambda:InvokeFunctionUrl).
+// BerthStack is the control plane, the role agents' hosts run under, an
+// alarm on every dead-letter queue and, when asked for, a fleet of hosts.
 type BerthStack struct {
 	awscdk.Stack
 	Table     awsdynamodb.Table
 	Bus       awsevents.EventBus
 	Functions map[string]awslambda.Function
+	// AgentRole and AgentInstanceProfile let a host call the api URL.
+	AgentRole            awsiam.Role
+	AgentInstanceProfile awsiam.InstanceProfile
+	// Alarms watch the dead-letter queues; Notifications, nil without an
+	// alarm email, is the topic they notify.
+	Alarms        []awscloudwatch.Alarm
+	Notifications awssns.Topic
+	// FleetGroup is the fleet's Auto Scaling group; nil without a fleet.
+	FleetGroup awsautoscaling.AutoScalingGroup
 
-	props  StackProps
-	queues map[string]awssqs.Queue
+	props       StackProps
+	queues      map[string]awssqs.Queue
+	urls        map[string]awslambda.FunctionUrl
+	deadLetters []deadLetterQueue
 }
 
 // The environment variables the functions read (shared/fn.LoadConfig).
@@ -78,11 +97,20 @@ func NewBerthStack(scope constructs.Construct, id string, props StackProps) (*Be
 	if err := validateFunctions(props.Functions, props.AssetDir); err != nil {
 		return nil, err
 	}
+	if err := validateAlarmEmail(props.AlarmEmail); err != nil {
+		return nil, err
+	}
+	if props.Fleet != nil {
+		if err := props.Fleet.validate(); err != nil {
+			return nil, err
+		}
+	}
 	s := &BerthStack{
 		Stack:     awscdk.NewStack(scope, jsii.String(id), &props.StackProps),
 		Functions: map[string]awslambda.Function{},
 		props:     props,
 		queues:    map[string]awssqs.Queue{},
+		urls:      map[string]awslambda.FunctionUrl{},
 	}
 	s.Table = s.addTable()
 	s.Bus = s.addBus()
@@ -93,6 +121,14 @@ func NewBerthStack(scope constructs.Construct, id string, props StackProps) (*Be
 		return nil, err
 	}
 	s.addOutputs()
+	if err := s.addAgentRole(); err != nil {
+		return nil, err
+	}
+	s.addNotifications()
+	s.addDeadLetterAlarms()
+	if props.Fleet != nil {
+		s.addFleet()
+	}
 	return s, nil
 }
 
@@ -108,6 +144,10 @@ func withDefaults(p StackProps) StackProps {
 	}
 	if p.ArchiveRetention == 0 {
 		p.ArchiveRetention = 30 * 24 * time.Hour
+	}
+	if p.Fleet != nil {
+		fleet := p.Fleet.withDefaults()
+		p.Fleet = &fleet
 	}
 	return p
 }
@@ -241,6 +281,7 @@ func (s *BerthStack) addFunction(f Function) {
 	switch f.Trigger {
 	case TriggerURL:
 		url := function.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_AWS_IAM})
+		s.urls[f.Name] = url
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id+"Endpoint"), &awscdk.CfnOutputProps{
 			Value:       url.Url(),
 			Description: jsii.String("The " + f.Name + " function's URL (SigV4, service lambda); `berth proxy --endpoint` it for the aws CLI"),
@@ -326,6 +367,7 @@ func grantMetricsPublish(role awsiam.Role) {
 // dead-letter queue, and the stream moves on.
 func (s *BerthStack) addStreamSource(id string, fn awslambda.Function, role awsiam.Role) {
 	dlq := s.newQueue(id+"StreamFailures", nil, nil)
+	s.deadLetters = append(s.deadLetters, deadLetterQueue{id: id + "StreamFailures", queue: dlq, holds: "table stream records that " + id + " failed to handle"})
 	accept(dlq, "AwsSolutions-SQS3", "This queue is itself a dead-letter queue: the on-failure destination of the stream event source, receiving the records the publisher could not handle after its retries.")
 	accept(role, "AwsSolutions-IAM5", "dynamodb:ListStreams supports no resource-level permissions, so Lambda's stream poller needs it on *; the stream-reading actions are granted on the table's stream ARN only.", "Resource::*")
 	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Table, &awslambdaeventsources.DynamoEventSourceProps{
@@ -345,6 +387,7 @@ func (s *BerthStack) addStreamSource(id string, fn awslambda.Function, role awsi
 // dead-letter queue.
 func (s *BerthStack) addQueue(id string, f Function, fn awslambda.Function) {
 	dlq := s.newQueue(id+"DeadLetters", nil, nil)
+	s.deadLetters = append(s.deadLetters, deadLetterQueue{id: id + "DeadLetters", queue: dlq, holds: "events that " + id + " failed to handle"})
 	q := s.newQueue(id+"Queue", &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(5)},
 		awscdk.Duration_Seconds(jsii.Number(6*f.Timeout.Seconds())))
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q, &awslambdaeventsources.SqsEventSourceProps{
