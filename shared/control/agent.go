@@ -68,16 +68,23 @@ func checkProtocol(v int) error {
 	return nil
 }
 
+// agentInstance checks an agent's request: the protocol it speaks, and
+// the cluster and container instance it names, returned as the cluster's
+// name and the instance's ID.
+func agentInstance(protocolVersion int, clusterRef, instanceArn string) (cluster, id string, err error) {
+	if err := checkProtocol(protocolVersion); err != nil {
+		return "", "", err
+	}
+	if cluster, err = ecs.ClusterName(clusterRef); err != nil {
+		return "", "", err
+	}
+	id, err = ecs.ScopedID("container-instance", "containerInstanceArn", cluster, instanceArn)
+	return cluster, id, err
+}
+
 // Poll answers an agent's poll and records its heartbeat.
 func (c *Control) Poll(ctx context.Context, in *PollInput) (*PollOutput, error) {
-	if err := checkProtocol(in.ProtocolVersion); err != nil {
-		return nil, err
-	}
-	cluster, err := ecs.ClusterName(in.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	id, err := ecs.ScopedID("container-instance", "containerInstanceArn", cluster, in.ContainerInstanceArn)
+	cluster, id, err := agentInstance(in.ProtocolVersion, in.Cluster, in.ContainerInstanceArn)
 	if err != nil {
 		return nil, err
 	}
@@ -224,14 +231,7 @@ func (c *Control) taskDefinitionByARN(ctx context.Context, arn string) (ecs.Task
 // a sequence number at or below the last applied one, or about a task that
 // already stopped, changes nothing; a task never moves back in its lifecycle.
 func (c *Control) SubmitTaskStateChange(ctx context.Context, in *TaskStateInput) (*TaskStateOutput, error) {
-	if err := checkProtocol(in.ProtocolVersion); err != nil {
-		return nil, err
-	}
-	cluster, err := ecs.ClusterName(in.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	instanceID, err := ecs.ScopedID("container-instance", "containerInstanceArn", cluster, in.ContainerInstanceArn)
+	cluster, instanceID, err := agentInstance(in.ProtocolVersion, in.Cluster, in.ContainerInstanceArn)
 	if err != nil {
 		return nil, err
 	}

@@ -125,14 +125,7 @@ const maxMetricTasks = 1000
 // the task reserved (from its placement); samples of other tasks are
 // dropped.
 func (a *Autoscaling) SubmitMetrics(ctx context.Context, in *MetricsInput) (*MetricsOutput, error) {
-	if err := checkProtocol(in.ProtocolVersion); err != nil {
-		return nil, err
-	}
-	cluster, err := ecs.ClusterName(in.Cluster)
-	if err != nil {
-		return nil, err
-	}
-	instanceID, err := ecs.ScopedID("container-instance", "containerInstanceArn", cluster, in.ContainerInstanceArn)
+	cluster, instanceID, err := agentInstance(in.ProtocolVersion, in.Cluster, in.ContainerInstanceArn)
 	if err != nil {
 		return nil, err
 	}

@@ -71,10 +71,7 @@ func errNoTaskDefinition(ref string) error {
 // or ARN to the stored revision and its tags.
 func (db *DB) TaskDefinition(ctx context.Context, ref ecs.TaskDefinitionRef) (ecs.TaskDefinition, []ecs.Tag, error) {
 	if ref.Revision > 0 {
-		rec, _, err := db.taskDefinitionRecord(ctx, ref.Family, ref.Revision)
-		if errors.Is(err, ErrNotFound) {
-			return ecs.TaskDefinition{}, nil, errNoTaskDefinition(ref.String())
-		}
+		rec, _, err := db.existingTaskDefinition(ctx, ref.Family, ref.Revision)
 		return rec.TaskDefinition, rec.Tags, err
 	}
 	q := Query{PK: taskDefinitionPK(ref.Family), Prefix: "R#", Reverse: true, Limit: 25}
@@ -102,6 +99,16 @@ func (db *DB) TaskDefinition(ctx context.Context, ref ecs.TaskDefinitionRef) (ec
 func (db *DB) taskDefinitionRecord(ctx context.Context, family string, revision int) (taskDefinitionRecord, int64, error) {
 	var rec taskDefinitionRecord
 	v, err := db.getJSON(ctx, taskDefinitionKey(family, revision), &rec)
+	return rec, v, err
+}
+
+// existingTaskDefinition is taskDefinitionRecord answering a missing
+// revision with ECS's ClientException.
+func (db *DB) existingTaskDefinition(ctx context.Context, family string, revision int) (taskDefinitionRecord, int64, error) {
+	rec, v, err := db.taskDefinitionRecord(ctx, family, revision)
+	if errors.Is(err, ErrNotFound) {
+		err = errNoTaskDefinition(ecs.TaskDefinitionRef{Family: family, Revision: revision}.String())
+	}
 	return rec, v, err
 }
 
@@ -170,10 +177,7 @@ func (db *DB) DeregisterTaskDefinition(ctx context.Context, family string, revis
 	var out ecs.TaskDefinition
 	ref := ecs.TaskDefinitionRef{Family: family, Revision: revision}.String()
 	err := retry(ctx, "deregister task definition "+ref, func() error {
-		rec, version, err := db.taskDefinitionRecord(ctx, family, revision)
-		if errors.Is(err, ErrNotFound) {
-			return errNoTaskDefinition(ref)
-		}
+		rec, version, err := db.existingTaskDefinition(ctx, family, revision)
 		if err != nil {
 			return err
 		}
@@ -209,10 +213,7 @@ func (db *DB) DeleteTaskDefinition(ctx context.Context, family string, revision 
 	var out ecs.TaskDefinition
 	ref := ecs.TaskDefinitionRef{Family: family, Revision: revision}.String()
 	err := retry(ctx, "delete task definition "+ref, func() error {
-		rec, version, err := db.taskDefinitionRecord(ctx, family, revision)
-		if errors.Is(err, ErrNotFound) {
-			return errNoTaskDefinition(ref)
-		}
+		rec, version, err := db.existingTaskDefinition(ctx, family, revision)
 		if err != nil {
 			return err
 		}
