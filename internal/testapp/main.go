@@ -195,7 +195,12 @@ func serve(ln net.Listener, healthy *atomic.Bool, exits chan<- int, port string)
 			http.Error(w, "code must be a number", http.StatusBadRequest)
 			return
 		}
-		fmt.Fprintf(w, "exiting with %d\n", code)
+		// The whole answer goes out before the exit is asked for, or the
+		// process could end with it still buffered and the caller read EOF.
+		body := fmt.Sprintf("exiting with %d\n", code)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		_, _ = io.WriteString(w, body)
+		_ = http.NewResponseController(w).Flush()
 		select {
 		case exits <- code:
 		default:
