@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/berth-run/berth/agent/drivertest"
 	"github.com/berth-run/berth/internal/testimage"
 	"github.com/docker/docker/api/types/image"
 )
@@ -50,7 +51,7 @@ func startMoto(t *testing.T) string {
 		_ = cmd.Wait()
 	})
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(drivertest.WaitLimit)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(url + "/moto-api/"); err == nil {
 			resp.Body.Close()
@@ -74,7 +75,7 @@ func TestECRImagesGetATokenFromECR(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 	auth := NewRegistryAuth(RegistryAuthOptions{DockerConfig: filepath.Join(t.TempDir(), "none.json")})
-	ctx := ctxFor(t)
+	ctx := drivertest.Context(t)
 	got, err := auth.For(ctx, "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:1.2")
 	if err != nil {
 		t.Fatalf("ECR auth: %v", err)
@@ -125,7 +126,7 @@ func TestDockerConfigLoginsAreUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth := NewRegistryAuth(RegistryAuthOptions{DockerConfig: path})
-	ctx := ctxFor(t)
+	ctx := drivertest.Context(t)
 	cases := []struct{ ref, user, pass string }{
 		{"busybox:1", "hubuser", "hubpass"},
 		{"docker.io/library/alpine", "hubuser", "hubpass"},
@@ -152,7 +153,7 @@ func TestECRFailureIsReported(t *testing.T) {
 			return aws.Config{}, fmt.Errorf("no credentials anywhere")
 		},
 	})
-	_, err := auth.For(ctxFor(t), "123456789012.dkr.ecr.us-east-1.amazonaws.com/app")
+	_, err := auth.For(drivertest.Context(t), "123456789012.dkr.ecr.us-east-1.amazonaws.com/app")
 	if err == nil || !strings.Contains(err.Error(), "no credentials anywhere") {
 		t.Fatalf("ECR auth without AWS config: %v, want the cause", err)
 	}

@@ -2,29 +2,19 @@ package docker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-run/berth/agent"
+	"github.com/berth-run/berth/agent/drivertest"
 	"github.com/berth-run/berth/internal/testimage"
 	"github.com/berth-run/berth/shared/ecs"
 	"github.com/docker/docker/client"
 )
-
-const waitLimit = 60 * time.Second
-
-func randomID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 type fixture struct {
 	cli   *client.Client
@@ -39,22 +29,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	cli, image := testimage.Image(t)
-	f := &fixture{cli: cli, image: image, scope: "test-" + randomID()}
+	f := &fixture{cli: cli, image: image, scope: "test-" + drivertest.RandomID()}
 	f.d = f.driver(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		all, err := f.d.List(ctx)
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		for _, c := range all {
-			if err := f.d.Remove(ctx, c.ID); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		}
-	})
+	drivertest.RemoveAllAtCleanup(t, f.d)
 	return f
 }
 
@@ -69,7 +46,7 @@ func (f *fixture) driver(t *testing.T) *Driver {
 
 func (f *fixture) spec(args ...string) agent.ContainerSpec {
 	return agent.ContainerSpec{
-		TaskARN:       "arn:aws:ecs:us-east-1:123456789012:task/test/" + randomID(),
+		TaskARN:       "arn:aws:ecs:us-east-1:123456789012:task/test/" + drivertest.RandomID(),
 		Cluster:       "test",
 		Family:        "testapp",
 		Revision:      3,
@@ -79,55 +56,6 @@ func (f *fixture) spec(args ...string) agent.ContainerSpec {
 		Environment:   map[string]string{"PORT": "8080", "GREETING": "hello"},
 		PortMappings:  []agent.PortMapping{{ContainerPort: 8080}},
 	}
-}
-
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func (f *fixture) run(t *testing.T, spec agent.ContainerSpec) string {
-	t.Helper()
-	ctx := ctxFor(t)
-	id, err := f.d.Create(ctx, spec)
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	if err := f.d.Start(ctx, id); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	return id
-}
-
-// waitState polls Inspect until ok accepts the state or the deadline passes.
-func waitState(t *testing.T, d agent.Driver, id string, what string, ok func(agent.ContainerState) bool) agent.ContainerState {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	var last agent.ContainerState
-	for time.Now().Before(deadline) {
-		st, err := d.Inspect(context.Background(), id)
-		if err != nil {
-			t.Fatalf("inspect %s: %v", id, err)
-		}
-		if ok(st) {
-			return st
-		}
-		last = st
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("container %s never got %s; last state %+v", id, what, last)
-	return last
-}
-
-func exited(st agent.ContainerState) bool { return st.Status == agent.StatusExited }
-
-func exitCode(t *testing.T, st agent.ContainerState) int {
-	t.Helper()
-	if st.ExitCode == nil {
-		t.Fatalf("exited container has no exit code: %+v", st)
-	}
-	return *st.ExitCode
 }
 
 func hostPort(t *testing.T, st agent.ContainerState, containerPort int) int {
@@ -141,36 +69,9 @@ func hostPort(t *testing.T, st agent.ContainerState, containerPort int) int {
 	return 0
 }
 
-func httpGet(url string) (int, string, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
-}
-
-// waitHTTP polls url until it answers 200 and returns the body.
-func waitHTTP(t *testing.T, url string) string {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		code, body, err := httpGet(url)
-		if err == nil && code == http.StatusOK {
-			return body
-		}
-		lastErr = fmt.Errorf("status %d, %v", code, err)
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s never answered 200: %v", url, lastErr)
-	return ""
-}
-
 func TestInfoReportsEngineVersion(t *testing.T) {
 	f := newFixture(t)
-	info, err := f.d.Info(ctxFor(t))
+	info, err := f.d.Info(drivertest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,9 +88,9 @@ func TestRunServesOnDynamicHostPortWithLabelsAndLimits(t *testing.T) {
 	spec.MemoryMiB = 64
 	spec.MemoryReservationMiB = 32
 	spec.DockerLabels = map[string]string{"team": "berth", LabelTaskARN: "spoofed"}
-	id := f.run(t, spec)
+	id := drivertest.Run(t, f.d, spec)
 
-	st := waitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
+	st := drivertest.WaitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
 	if st.TaskARN != spec.TaskARN || st.ContainerName != "app" {
 		t.Fatalf("state names %s/%s, want %s/app", st.TaskARN, st.ContainerName, spec.TaskARN)
 	}
@@ -200,15 +101,15 @@ func TestRunServesOnDynamicHostPortWithLabelsAndLimits(t *testing.T) {
 	if port == 8080 {
 		t.Fatalf("dynamic mapping got the container port %d as host port", port)
 	}
-	body := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port))
+	body := drivertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", port))
 	if !strings.Contains(body, "testapp ok") {
 		t.Fatalf("GET / answered %q", body)
 	}
-	if got := waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/env?name=GREETING", port)); got != "hello" {
+	if got := drivertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/env?name=GREETING", port)); got != "hello" {
 		t.Fatalf("GREETING in the container is %q, want hello", got)
 	}
 
-	raw, err := f.cli.ContainerInspect(ctxFor(t), id)
+	raw, err := f.cli.ContainerInspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,11 +130,11 @@ func TestRunServesOnDynamicHostPortWithLabelsAndLimits(t *testing.T) {
 		t.Errorf("log driver %q, want json-file", raw.HostConfig.LogConfig.Type)
 	}
 
-	if err := f.d.Stop(ctxFor(t), id, 10*time.Second); err != nil {
+	if err := f.d.Stop(drivertest.Context(t), id, 10*time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	st = waitState(t, f.d, id, "exited", exited)
-	if code := exitCode(t, st); code != 0 && code != 143 {
+	st = drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
+	if code := drivertest.ExitCode(t, st); code != 0 && code != 143 {
 		t.Fatalf("well-behaved app exited %d on stop, want 0 or 143", code)
 	}
 	if st.FinishedAt.IsZero() || len(st.NetworkBindings) != 0 {
@@ -244,18 +145,18 @@ func TestRunServesOnDynamicHostPortWithLabelsAndLimits(t *testing.T) {
 func TestCPUSharesHaveAMinimumOfTwo(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id, err := f.d.Create(ctxFor(t), f.spec())
+	id, err := f.d.Create(drivertest.Context(t), f.spec())
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := f.cli.ContainerInspect(ctxFor(t), id)
+	raw, err := f.cli.ContainerInspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if raw.HostConfig.CPUShares != 2 {
 		t.Fatalf("cpu 0 gave %d shares, want 2", raw.HostConfig.CPUShares)
 	}
-	st, err := f.d.Inspect(ctxFor(t), id)
+	st, err := f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,22 +175,22 @@ func TestHealthCheckTurnsHealthyThenUnhealthy(t *testing.T) {
 		Timeout:  5 * time.Second,
 		Retries:  2,
 	}
-	id := f.run(t, spec)
-	st := waitState(t, f.d, id, "HEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthHealthy })
+	id := drivertest.Run(t, f.d, spec)
+	st := drivertest.WaitState(t, f.d, id, "HEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthHealthy })
 	port := hostPort(t, st, 8080)
 	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/health/fail", port), "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	waitState(t, f.d, id, "UNHEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthUnhealthy })
+	drivertest.WaitState(t, f.d, id, "UNHEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthUnhealthy })
 }
 
 func TestNoHealthCheckMeansUnknown(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec())
-	st := waitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
+	id := drivertest.Run(t, f.d, f.spec())
+	st := drivertest.WaitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
 	if st.HealthStatus != ecs.HealthUnknown {
 		t.Fatalf("health %q without a check, want UNKNOWN", st.HealthStatus)
 	}
@@ -298,18 +199,18 @@ func TestNoHealthCheckMeansUnknown(t *testing.T) {
 func TestStopKillsAnAppIgnoringSIGTERMAfterTheTimeout(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec("--ignore-sigterm"))
-	st := waitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
+	id := drivertest.Run(t, f.d, f.spec("--ignore-sigterm"))
+	st := drivertest.WaitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
 	// Once the app answers, it ignores SIGTERM.
-	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", hostPort(t, st, 8080)))
-	if err := f.d.Stop(ctxFor(t), id, time.Second); err != nil {
+	drivertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", hostPort(t, st, 8080)))
+	if err := f.d.Stop(drivertest.Context(t), id, time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	st = waitState(t, f.d, id, "exited", exited)
-	if code := exitCode(t, st); code != 137 {
+	st = drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
+	if code := drivertest.ExitCode(t, st); code != 137 {
 		t.Fatalf("app ignoring SIGTERM exited %d, want 137 (SIGKILL)", code)
 	}
-	if err := f.d.Stop(ctxFor(t), id, time.Second); err != nil {
+	if err := f.d.Stop(drivertest.Context(t), id, time.Second); err != nil {
 		t.Fatalf("stopping an exited container: %v", err)
 	}
 }
@@ -321,15 +222,15 @@ func TestAppExitingOnItsOwnReportsItsCodeAndWakesTheAgent(t *testing.T) {
 	defer cancel()
 	events := f.d.Events(ctx)
 
-	id := f.run(t, f.spec("--exit-after=300ms", "--exit-code=3"))
-	st := waitState(t, f.d, id, "exited", exited)
-	if code := exitCode(t, st); code != 3 {
+	id := drivertest.Run(t, f.d, f.spec("--exit-after=300ms", "--exit-code=3"))
+	st := drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
+	if code := drivertest.ExitCode(t, st); code != 3 {
 		t.Fatalf("exit code %d, want 3", code)
 	}
 	if st.Reason != "" {
 		t.Fatalf("normal exit has reason %q", st.Reason)
 	}
-	deadline := time.After(waitLimit)
+	deadline := time.After(drivertest.WaitLimit)
 	for {
 		select {
 		case got := <-events:
@@ -353,10 +254,10 @@ func TestOOMKillIsReported(t *testing.T) {
 	f := newFixture(t)
 	spec := f.spec("--alloc-mib=256")
 	spec.MemoryMiB = 16
-	id := f.run(t, spec)
-	st := waitState(t, f.d, id, "exited", exited)
-	if st.Reason != ReasonOOM || exitCode(t, st) != 137 {
-		t.Fatalf("OOM-killed container: reason %q exit %d, want %q and 137", st.Reason, exitCode(t, st), ReasonOOM)
+	id := drivertest.Run(t, f.d, spec)
+	st := drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
+	if st.Reason != ReasonOOM || drivertest.ExitCode(t, st) != 137 {
+		t.Fatalf("OOM-killed container: reason %q exit %d, want %q and 137", st.Reason, drivertest.ExitCode(t, st), ReasonOOM)
 	}
 }
 
@@ -365,7 +266,7 @@ func TestFailedStartIsReported(t *testing.T) {
 	f := newFixture(t)
 	spec := f.spec()
 	spec.EntryPoint = []string{"/no/such/binary"}
-	ctx := ctxFor(t)
+	ctx := drivertest.Context(t)
 	id, err := f.d.Create(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +288,7 @@ func TestUnsupportedNetworkModeIsRejected(t *testing.T) {
 	f := newFixture(t)
 	spec := f.spec()
 	spec.NetworkMode = "awsvpc"
-	_, err := f.d.Create(ctxFor(t), spec)
+	_, err := f.d.Create(drivertest.Context(t), spec)
 	if err == nil || !strings.Contains(err.Error(), "awsvpc") {
 		t.Fatalf("awsvpc create: %v, want an error naming the mode", err)
 	}
@@ -401,22 +302,22 @@ func TestHostNetworkReportsContainerPorts(t *testing.T) {
 	spec.NetworkMode = agent.NetworkHost
 	spec.Environment["PORT"] = fmt.Sprint(port)
 	spec.PortMappings = []agent.PortMapping{{ContainerPort: port}}
-	id := f.run(t, spec)
-	st := waitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
+	id := drivertest.Run(t, f.d, spec)
+	st := drivertest.WaitState(t, f.d, id, "running", func(s agent.ContainerState) bool { return s.Status == agent.StatusRunning })
 	if got := hostPort(t, st, port); got != port {
 		t.Fatalf("host mode binding %d, want %d", got, port)
 	}
-	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", port))
+	drivertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", port))
 }
 
 func TestANewDriverAdoptsRunningContainers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	spec := f.spec()
-	id := f.run(t, spec)
+	id := drivertest.Run(t, f.d, spec)
 
 	restarted := f.driver(t)
-	all, err := restarted.List(ctxFor(t))
+	all, err := restarted.List(drivertest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,21 +325,21 @@ func TestANewDriverAdoptsRunningContainers(t *testing.T) {
 		t.Fatalf("new driver lists %+v, want the running container %s of %s", all, id, spec.TaskARN)
 	}
 
-	other, err := New(Options{Client: f.cli, Scope: "other-" + randomID()})
+	other, err := New(Options{Client: f.cli, Scope: "other-" + drivertest.RandomID()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if foreign, err := other.List(ctxFor(t)); err != nil || len(foreign) != 0 {
+	if foreign, err := other.List(drivertest.Context(t)); err != nil || len(foreign) != 0 {
 		t.Fatalf("a driver of another scope lists %+v (%v), want nothing", foreign, err)
 	}
 
-	if err := restarted.Remove(ctxFor(t), id); err != nil {
+	if err := restarted.Remove(drivertest.Context(t), id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := restarted.Inspect(ctxFor(t), id); !errors.Is(err, agent.ErrNotFound) {
+	if _, err := restarted.Inspect(drivertest.Context(t), id); !errors.Is(err, agent.ErrNotFound) {
 		t.Fatalf("inspect after remove: %v, want ErrNotFound", err)
 	}
-	if err := restarted.Remove(ctxFor(t), id); err != nil {
+	if err := restarted.Remove(drivertest.Context(t), id); err != nil {
 		t.Fatalf("removing twice: %v", err)
 	}
 }
@@ -447,14 +348,14 @@ func TestImagePresentLocallyIsNotPulled(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	// A registry nobody listens on: only a pull would need it.
-	local := "127.0.0.1:9/berth-present-" + randomID() + ":v1"
-	if err := f.cli.ImageTag(ctxFor(t), f.image, local); err != nil {
+	local := "127.0.0.1:9/berth-present-" + drivertest.RandomID() + ":v1"
+	if err := f.cli.ImageTag(drivertest.Context(t), f.image, local); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = f.cli.ImageRemove(context.Background(), local, imageRemoveOptions()) })
 	spec := f.spec()
 	spec.Image = local
-	if _, err := f.d.Create(ctxFor(t), spec); err != nil {
+	if _, err := f.d.Create(drivertest.Context(t), spec); err != nil {
 		t.Fatalf("create from a local image tagged for an unreachable registry: %v", err)
 	}
 }
@@ -463,8 +364,8 @@ func TestAbsentImageInAnUnreachableRegistryFailsClearly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	spec := f.spec()
-	spec.Image = "127.0.0.1:9/berth-absent-" + randomID() + ":v1"
-	_, err := f.d.Create(ctxFor(t), spec)
+	spec.Image = "127.0.0.1:9/berth-absent-" + drivertest.RandomID() + ":v1"
+	_, err := f.d.Create(drivertest.Context(t), spec)
 	if err == nil || !strings.HasPrefix(err.Error(), "CannotPullContainerError") || !strings.Contains(err.Error(), spec.Image) {
 		t.Fatalf("create from an absent image: %v, want CannotPullContainerError naming %s", err, spec.Image)
 	}
@@ -475,7 +376,7 @@ func TestAbsentImageInAnUnreachableRegistryFailsClearly(t *testing.T) {
 func TestUsageSamplesTheEngineStats(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec())
+	id := drivertest.Run(t, f.d, f.spec())
 	u, err := f.d.Usage(context.Background(), id)
 	if err != nil || u.MemoryBytes == 0 || u.At.IsZero() {
 		t.Fatalf("usage of a running container = %+v, %v", u, err)

@@ -1,10 +1,10 @@
 package process
 
 import (
-	"context"
 	"testing"
 
 	"github.com/berth-run/berth/agent"
+	"github.com/berth-run/berth/agent/drivertest"
 	"github.com/berth-run/berth/internal/testimage"
 )
 
@@ -16,25 +16,10 @@ func BenchmarkCreateStartInspect(b *testing.B) {
 		b.Fatal(err)
 	}
 	app := testimage.BinaryPath(b)
-	ctx := context.Background()
-	for b.Loop() {
-		id, err := d.Create(ctx, agent.ContainerSpec{
-			TaskARN: "arn:aws:ecs:us-east-1:1:task/bench/" + randomID(), ContainerName: "app",
+	drivertest.BenchmarkCreateStartInspect(b, d, func() agent.ContainerSpec {
+		return agent.ContainerSpec{
+			TaskARN: "arn:aws:ecs:us-east-1:1:task/bench/" + drivertest.RandomID(), ContainerName: "app",
 			EntryPoint: []string{app}, PortMappings: []agent.PortMapping{{ContainerPort: 8080}},
-		})
-		if err != nil {
-			b.Fatal(err)
 		}
-		if err := d.Start(ctx, id); err != nil {
-			b.Fatal(err)
-		}
-		if st, err := d.Inspect(ctx, id); err != nil || st.Status != agent.StatusRunning {
-			b.Fatalf("inspect: %+v %v", st, err)
-		}
-		b.StopTimer()
-		if err := d.Remove(ctx, id); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
+	})
 }

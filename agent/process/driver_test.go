@@ -2,11 +2,8 @@ package process
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/berth-run/berth/agent"
+	"github.com/berth-run/berth/agent/drivertest"
 	"github.com/berth-run/berth/internal/testimage"
 	"github.com/berth-run/berth/shared/ecs"
 )
@@ -26,8 +24,6 @@ func TestMain(m *testing.M) {
 	RunShimIfRequested()
 	os.Exit(m.Run())
 }
-
-const waitLimit = 60 * time.Second
 
 type fixture struct {
 	root string
@@ -39,20 +35,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{root: t.TempDir(), app: testimage.BinaryPath(t)}
 	f.d = f.driver(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		all, err := f.d.List(ctx)
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		for _, c := range all {
-			if err := f.d.Remove(ctx, c.ID); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		}
-	})
+	drivertest.RemoveAllAtCleanup(t, f.d)
 	return f
 }
 
@@ -67,15 +50,9 @@ func (f *fixture) driver(t *testing.T) *Driver {
 	return d
 }
 
-func randomID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 func (f *fixture) spec(args ...string) agent.ContainerSpec {
 	return agent.ContainerSpec{
-		TaskARN:       "arn:aws:ecs:us-east-1:123456789012:task/test/" + randomID(),
+		TaskARN:       "arn:aws:ecs:us-east-1:123456789012:task/test/" + drivertest.RandomID(),
 		Cluster:       "test",
 		Family:        "testapp",
 		Revision:      1,
@@ -85,56 +62,6 @@ func (f *fixture) spec(args ...string) agent.ContainerSpec {
 		Environment:   map[string]string{"GREETING": "hello"},
 		PortMappings:  []agent.PortMapping{{ContainerPort: 8080}},
 	}
-}
-
-func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func (f *fixture) run(t *testing.T, spec agent.ContainerSpec) string {
-	t.Helper()
-	ctx := ctxFor(t)
-	id, err := f.d.Create(ctx, spec)
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	if err := f.d.Start(ctx, id); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	return id
-}
-
-func waitState(t *testing.T, d agent.Driver, id, what string, ok func(agent.ContainerState) bool) agent.ContainerState {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	var last agent.ContainerState
-	for time.Now().Before(deadline) {
-		st, err := d.Inspect(context.Background(), id)
-		if err != nil {
-			t.Fatalf("inspect %s: %v", id, err)
-		}
-		if ok(st) {
-			return st
-		}
-		last = st
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("container %s never got %s; last state %+v", id, what, last)
-	return last
-}
-
-func exited(st agent.ContainerState) bool { return st.Status == agent.StatusExited }
-
-func running(st agent.ContainerState) bool { return st.Status == agent.StatusRunning }
-
-func exitCode(t *testing.T, st agent.ContainerState) int {
-	t.Helper()
-	if st.ExitCode == nil {
-		t.Fatalf("exited container has no exit code: %+v", st)
-	}
-	return *st.ExitCode
 }
 
 func binding(t *testing.T, st agent.ContainerState, containerPort int) int {
@@ -148,36 +75,15 @@ func binding(t *testing.T, st agent.ContainerState, containerPort int) int {
 	return 0
 }
 
-func waitHTTP(t *testing.T, url string) string {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
-		if err == nil {
-			body, rerr := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && rerr == nil {
-				return string(body)
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		lastErr = err
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s never answered 200: %v", url, lastErr)
-	return ""
-}
-
 // waitReady waits until the app answers HTTP: its signal handling is then
 // in place.
 func (f *fixture) waitReady(t *testing.T, id string) {
 	t.Helper()
-	st, err := f.d.Inspect(ctxFor(t), id)
+	st, err := f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", binding(t, st, 8080)))
+	drivertest.WaitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/health", binding(t, st, 8080)))
 }
 
 func freeTCPPort(t *testing.T) int {
@@ -214,13 +120,13 @@ func TestRunPassesPortsAndEnvironment(t *testing.T) {
 	static := freeTCPPort(t)
 	spec := f.spec()
 	spec.PortMappings = []agent.PortMapping{{ContainerPort: 8080}, {ContainerPort: 9090, HostPort: static}}
-	id := f.run(t, spec)
+	id := drivertest.Run(t, f.d, spec)
 
-	st, err := f.d.Inspect(ctxFor(t), id)
+	st, err := f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !running(st) || st.TaskARN != spec.TaskARN || st.ContainerName != "app" || st.StartedAt.IsZero() {
+	if !drivertest.Running(st) || st.TaskARN != spec.TaskARN || st.ContainerName != "app" || st.StartedAt.IsZero() {
 		t.Fatalf("state right after Start: %+v, want running with names and start time", st)
 	}
 	dynamic := binding(t, st, 8080)
@@ -231,26 +137,26 @@ func TestRunPassesPortsAndEnvironment(t *testing.T) {
 		t.Fatalf("static mapping got host port %d, want %d", got, static)
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", dynamic)
-	if body := waitHTTP(t, base+"/"); !strings.Contains(body, "testapp ok") {
+	if body := drivertest.WaitHTTP(t, base+"/"); !strings.Contains(body, "testapp ok") {
 		t.Fatalf("GET / answered %q", body)
 	}
 	wantEnv := map[string]string{
 		"PORT": strconv.Itoa(dynamic), "PORT_8080": strconv.Itoa(dynamic), "PORT_9090": strconv.Itoa(static), "GREETING": "hello",
 	}
 	for name, want := range wantEnv {
-		if got := waitHTTP(t, base+"/env?name="+name); got != want {
+		if got := drivertest.WaitHTTP(t, base+"/env?name="+name); got != want {
 			t.Errorf("%s = %q in the process, want %q", name, got, want)
 		}
 	}
 
-	if err := f.d.Stop(ctxFor(t), id, 10*time.Second); err != nil {
+	if err := f.d.Stop(drivertest.Context(t), id, 10*time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	st, err = f.d.Inspect(ctxFor(t), id)
+	st, err = f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !exited(st) || exitCode(t, st) != 0 || st.FinishedAt.IsZero() || len(st.NetworkBindings) != 0 {
+	if !drivertest.Exited(st) || drivertest.ExitCode(t, st) != 0 || st.FinishedAt.IsZero() || len(st.NetworkBindings) != 0 {
 		t.Fatalf("state after Stop: %+v, want exited 0 with a finish time and no bindings", st)
 	}
 	stdout, _, err := f.d.LogFiles(id)
@@ -269,13 +175,13 @@ func TestRunPassesPortsAndEnvironment(t *testing.T) {
 func TestSIGKILLedProcessExits137(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec())
+	id := drivertest.Run(t, f.d, f.spec())
 	rec := f.processOf(t, id)
 	if err := syscall.Kill(rec.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	st := waitState(t, f.d, id, "exited", exited)
-	if code := exitCode(t, st); code != 137 {
+	st := drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
+	if code := drivertest.ExitCode(t, st); code != 137 {
 		t.Fatalf("SIGKILLed process exit code %d, want 137", code)
 	}
 }
@@ -283,19 +189,19 @@ func TestSIGKILLedProcessExits137(t *testing.T) {
 func TestStopKillsAnAppIgnoringSIGTERMAfterTheTimeout(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec("--ignore-sigterm"))
+	id := drivertest.Run(t, f.d, f.spec("--ignore-sigterm"))
 	f.waitReady(t, id)
-	if err := f.d.Stop(ctxFor(t), id, 300*time.Millisecond); err != nil {
+	if err := f.d.Stop(drivertest.Context(t), id, 300*time.Millisecond); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	st, err := f.d.Inspect(ctxFor(t), id)
+	st, err := f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !exited(st) || exitCode(t, st) != 137 {
+	if !drivertest.Exited(st) || drivertest.ExitCode(t, st) != 137 {
 		t.Fatalf("after Stop: %+v, want exited 137", st)
 	}
-	if err := f.d.Stop(ctxFor(t), id, time.Second); err != nil {
+	if err := f.d.Stop(drivertest.Context(t), id, time.Second); err != nil {
 		t.Fatalf("stopping an exited container: %v", err)
 	}
 }
@@ -306,13 +212,13 @@ func TestAppExitingOnItsOwnReportsItsCodeAndWakesTheAgent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events := f.d.Events(ctx)
-	id := f.run(t, f.spec("--exit-after=200ms", "--exit-code=3"))
-	waitEventUntil(t, events, f.d, id, exited)
-	st, err := f.d.Inspect(ctxFor(t), id)
+	id := drivertest.Run(t, f.d, f.spec("--exit-after=200ms", "--exit-code=3"))
+	waitEventUntil(t, events, f.d, id, drivertest.Exited)
+	st, err := f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exitCode(t, st) != 3 || st.Reason != "" {
+	if drivertest.ExitCode(t, st) != 3 || st.Reason != "" {
 		t.Fatalf("state %+v, want exit code 3 without a reason", st)
 	}
 }
@@ -321,7 +227,7 @@ func TestAppExitingOnItsOwnReportsItsCodeAndWakesTheAgent(t *testing.T) {
 // wanted state.
 func waitEventUntil(t *testing.T, events <-chan string, d agent.Driver, id string, ok func(agent.ContainerState) bool) {
 	t.Helper()
-	deadline := time.After(waitLimit)
+	deadline := time.After(drivertest.WaitLimit)
 	for {
 		select {
 		case got, open := <-events:
@@ -355,21 +261,21 @@ func TestHealthCheckWithShellTurnsHealthyThenUnhealthy(t *testing.T) {
 		Timeout:  5 * time.Second,
 		Retries:  2,
 	}
-	id := f.run(t, spec)
-	st, err := f.d.Inspect(ctxFor(t), id)
+	id := drivertest.Run(t, f.d, spec)
+	st, err := f.d.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.HealthStatus != ecs.HealthUnknown {
 		t.Fatalf("health %q before any probe, want UNKNOWN", st.HealthStatus)
 	}
-	st = waitState(t, f.d, id, "HEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthHealthy })
+	st = drivertest.WaitState(t, f.d, id, "HEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthHealthy })
 	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/health/fail", binding(t, st, 8080)), "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	waitState(t, f.d, id, "UNHEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthUnhealthy })
+	drivertest.WaitState(t, f.d, id, "UNHEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthUnhealthy })
 }
 
 func TestHealthCheckWithArgvRunsDirectly(t *testing.T) {
@@ -384,21 +290,21 @@ func TestHealthCheckWithArgvRunsDirectly(t *testing.T) {
 		Timeout:  5 * time.Second,
 		Retries:  1,
 	}
-	id := f.run(t, spec)
-	waitState(t, f.d, id, "HEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthHealthy })
+	id := drivertest.Run(t, f.d, spec)
+	drivertest.WaitState(t, f.d, id, "HEALTHY", func(s agent.ContainerState) bool { return s.HealthStatus == ecs.HealthHealthy })
 }
 
 func TestANewDriverAdoptsRunningContainersAndLearnsTheirExit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	spec := f.spec()
-	id := f.run(t, spec)
-	stubborn := f.run(t, f.spec("--ignore-sigterm"))
+	id := drivertest.Run(t, f.d, spec)
+	stubborn := drivertest.Run(t, f.d, f.spec("--ignore-sigterm"))
 	f.waitReady(t, id)
 	f.waitReady(t, stubborn)
 
 	restarted := f.driver(t)
-	all, err := restarted.List(ctxFor(t))
+	all, err := restarted.List(drivertest.Context(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +312,7 @@ func TestANewDriverAdoptsRunningContainersAndLearnsTheirExit(t *testing.T) {
 	for _, c := range all {
 		found[c.ID] = c
 	}
-	if c := found[id]; len(all) != 2 || !running(c) || c.TaskARN != spec.TaskARN || c.ContainerName != "app" || len(c.NetworkBindings) != 1 {
+	if c := found[id]; len(all) != 2 || !drivertest.Running(c) || c.TaskARN != spec.TaskARN || c.ContainerName != "app" || len(c.NetworkBindings) != 1 {
 		t.Fatalf("the new driver lists %+v, want both containers running, %s with its names and binding", all, id)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -420,24 +326,24 @@ func TestANewDriverAdoptsRunningContainersAndLearnsTheirExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	waitEventUntil(t, events, restarted, id, exited)
-	st, err := restarted.Inspect(ctxFor(t), id)
+	waitEventUntil(t, events, restarted, id, drivertest.Exited)
+	st, err := restarted.Inspect(drivertest.Context(t), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := exitCode(t, st); code != 7 {
+	if code := drivertest.ExitCode(t, st); code != 7 {
 		t.Fatalf("adopted process exited %d, want 7", code)
 	}
 
 	// And it can stop what it adopted, with the timeout honoured.
-	if err := restarted.Stop(ctxFor(t), stubborn, 200*time.Millisecond); err != nil {
+	if err := restarted.Stop(drivertest.Context(t), stubborn, 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	st, err = restarted.Inspect(ctxFor(t), stubborn)
+	st, err = restarted.Inspect(drivertest.Context(t), stubborn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !exited(st) || exitCode(t, st) != 137 {
+	if !drivertest.Exited(st) || drivertest.ExitCode(t, st) != 137 {
 		t.Fatalf("adopted stubborn container after Stop: %+v, want exited 137", st)
 	}
 }
@@ -445,13 +351,13 @@ func TestANewDriverAdoptsRunningContainersAndLearnsTheirExit(t *testing.T) {
 func TestALostShimIsReported(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec())
+	id := drivertest.Run(t, f.d, f.spec())
 	rec := f.processOf(t, id)
 	t.Cleanup(func() { _ = syscall.Kill(-rec.PID, syscall.SIGKILL) })
 	if err := syscall.Kill(rec.ShimPID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	st := waitState(t, f.d, id, "exited", exited)
+	st := drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
 	if st.Reason != ReasonShimLost || st.ExitCode != nil {
 		t.Fatalf("state after the shim was killed: %+v, want reason %q and no exit code", st, ReasonShimLost)
 	}
@@ -462,7 +368,7 @@ func TestStartFailureIsReported(t *testing.T) {
 	f := newFixture(t)
 	spec := f.spec()
 	spec.EntryPoint = []string{"/no/such/binary"}
-	ctx := ctxFor(t)
+	ctx := drivertest.Context(t)
 	id, err := f.d.Create(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +381,7 @@ func TestStartFailureIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !exited(st) || !strings.Contains(st.Reason, "/no/such/binary") {
+	if !drivertest.Exited(st) || !strings.Contains(st.Reason, "/no/such/binary") {
 		t.Fatalf("state after a failed start %+v, want exited with the cause", st)
 	}
 	if err := f.d.Start(ctx, id); err == nil {
@@ -492,16 +398,16 @@ func TestCreateRejectsWhatItCannotRun(t *testing.T) {
 		"no task ARN":        func(s *agent.ContainerSpec) { s.TaskARN = "" },
 		"bad container port": func(s *agent.ContainerSpec) { s.PortMappings[0].ContainerPort = 70000 },
 		"bad protocol":       func(s *agent.ContainerSpec) { s.PortMappings[0].Protocol = "sctp" },
-		"unknown user":       func(s *agent.ContainerSpec) { s.User = "no-such-user-" + randomID() },
+		"unknown user":       func(s *agent.ContainerSpec) { s.User = "no-such-user-" + drivertest.RandomID() },
 	}
 	for name, change := range cases {
 		spec := f.spec()
 		change(&spec)
-		if _, err := f.d.Create(ctxFor(t), spec); err == nil || !strings.HasPrefix(err.Error(), "CannotCreateContainerError") {
+		if _, err := f.d.Create(drivertest.Context(t), spec); err == nil || !strings.HasPrefix(err.Error(), "CannotCreateContainerError") {
 			t.Errorf("%s: create gave %v, want CannotCreateContainerError", name, err)
 		}
 	}
-	all, err := f.d.List(ctxFor(t))
+	all, err := f.d.List(drivertest.Context(t))
 	if err != nil || len(all) != 0 {
 		t.Fatalf("rejected specs left containers: %+v (%v)", all, err)
 	}
@@ -511,13 +417,13 @@ func TestRemoveKillsAndForgets(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	spec := f.spec("--ignore-sigterm")
-	id := f.run(t, spec)
+	id := drivertest.Run(t, f.d, spec)
 	f.waitReady(t, id)
 	rec := f.processOf(t, id)
-	if err := f.d.Remove(ctxFor(t), id); err != nil {
+	if err := f.d.Remove(drivertest.Context(t), id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.d.Inspect(ctxFor(t), id); !errors.Is(err, agent.ErrNotFound) {
+	if _, err := f.d.Inspect(drivertest.Context(t), id); !errors.Is(err, agent.ErrNotFound) {
 		t.Fatalf("inspect after remove: %v, want ErrNotFound", err)
 	}
 	if err := syscall.Kill(rec.PID, 0); !errors.Is(err, syscall.ESRCH) {
@@ -526,17 +432,17 @@ func TestRemoveKillsAndForgets(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(f.root, "tasks", taskDirName(spec.TaskARN))); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the task's directory outlived its only container: %v", err)
 	}
-	if err := f.d.Remove(ctxFor(t), id); err != nil {
+	if err := f.d.Remove(drivertest.Context(t), id); err != nil {
 		t.Fatalf("removing twice: %v", err)
 	}
-	if _, err := f.d.Inspect(ctxFor(t), "../../etc"); !errors.Is(err, agent.ErrNotFound) {
+	if _, err := f.d.Inspect(drivertest.Context(t), "../../etc"); !errors.Is(err, agent.ErrNotFound) {
 		t.Fatalf("inspect of a path-like id: %v, want ErrNotFound", err)
 	}
 }
 
 func TestInfo(t *testing.T) {
 	f := newFixture(t)
-	info, err := f.d.Info(ctxFor(t))
+	info, err := f.d.Info(drivertest.Context(t))
 	if err != nil || info.Driver != "process" || info.Version == "" {
 		t.Fatalf("info %+v (%v)", info, err)
 	}
@@ -550,7 +456,7 @@ func TestInfo(t *testing.T) {
 func TestUsageMeasuresTheRunningProcess(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	id := f.run(t, f.spec("--burn-cpu=0.5"))
+	id := drivertest.Run(t, f.d, f.spec("--burn-cpu=0.5"))
 	u, err := f.d.Usage(context.Background(), id)
 	if err != nil || u.MemoryBytes == 0 || u.At.IsZero() {
 		t.Fatalf("usage of a running container = %+v, %v", u, err)
@@ -559,7 +465,7 @@ func TestUsageMeasuresTheRunningProcess(t *testing.T) {
 	if err := syscall.Kill(rec.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, f.d, id, "exited", exited)
+	drivertest.WaitState(t, f.d, id, "exited", drivertest.Exited)
 	if _, err := f.d.Usage(context.Background(), id); !errors.Is(err, agent.ErrNotRunning) {
 		t.Fatalf("usage of an exited container: %v", err)
 	}
