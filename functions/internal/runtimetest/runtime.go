@@ -1,7 +1,6 @@
 package runtimetest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -83,7 +82,7 @@ type FunctionError struct {
 type Runtime struct {
 	server  *httptest.Server
 	cmd     *exec.Cmd
-	output  *syncBuffer
+	output  *testenv.SyncBuffer
 	pending chan invocation
 	done    chan struct{}
 	exited  chan struct{}
@@ -104,7 +103,7 @@ type invocation struct {
 func Start(t *testing.T, binary string, env ...string) *Runtime {
 	t.Helper()
 	r := &Runtime{
-		output:  &syncBuffer{},
+		output:  &testenv.SyncBuffer{},
 		pending: make(chan invocation),
 		done:    make(chan struct{}),
 		exited:  make(chan struct{}),
@@ -237,21 +236,4 @@ func Context(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
